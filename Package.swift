@@ -1,0 +1,72 @@
+// swift-tools-version: 6.1
+// Ferry: a Kafka-compatible commit log coordinated by ZooKeeper. See docs/ARCHITECTURE.md for what each target
+// does and which targets it may import; the dependency arrows below are that document's, enforced by the compiler.
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
+let nioPosix: Target.Dependency = .product(name: "NIOPosix", package: "swift-nio")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+
+let package = Package(
+    name: "Ferry",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "ferry", targets: ["ferry"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // ZooKeeper: the C client and our async Swift wrapper. Knows nothing about Kafka.
+        .systemLibrary(name: "CZooKeeper", providers: [.apt(["libzookeeper-mt-dev"])]),
+        .target(name: "ZooKeeper", dependencies: ["CZooKeeper", logging], swiftSettings: swiftSettings),
+
+        // Kafka vocabulary and wire format: pure values and codecs, no I/O.
+        .target(name: "KafkaModel", swiftSettings: swiftSettings),
+        .target(name: "KafkaProtocol", dependencies: ["KafkaModel", nioCore], swiftSettings: swiftSettings),
+
+        // Partition logs on disk; knows record batches, not requests or ZooKeeper.
+        .target(name: "LogStorage", dependencies: ["KafkaModel", nioCore, logging], swiftSettings: swiftSettings),
+
+        // Kafka's znode layout and cluster metadata on top of the ZooKeeper client.
+        .target(name: "Coordination", dependencies: ["KafkaModel", "ZooKeeper", logging], swiftSettings: swiftSettings),
+
+        // The broker composes codec, storage and coordination behind a SwiftNIO listener.
+        .target(
+            name: "BrokerServer",
+            dependencies: ["KafkaModel", "KafkaProtocol", "LogStorage", "Coordination", nioCore, nioPosix, logging],
+            swiftSettings: swiftSettings
+        ),
+
+        // Async Kafka client used by the command-line tools and tests.
+        .target(
+            name: "KafkaClient",
+            dependencies: ["KafkaModel", "KafkaProtocol", nioCore, nioPosix, logging],
+            swiftSettings: swiftSettings
+        ),
+
+        // The Kafka-style tools (topics, console producer/consumer, zookeeper-shell, ...), one file per subcommand.
+        .target(
+            name: "FerryCLI",
+            dependencies: ["ZooKeeper", "Coordination", "KafkaClient", "LogStorage", argumentParser, logging],
+            swiftSettings: swiftSettings
+        ),
+
+        // The one binary: `ferry server ...` plus every tool subcommand.
+        .executableTarget(
+            name: "ferry",
+            dependencies: ["FerryCLI", "BrokerServer", argumentParser, logging],
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(name: "ZooKeeperTests", dependencies: ["ZooKeeper", "CZooKeeper"], swiftSettings: swiftSettings),
+    ]
+)

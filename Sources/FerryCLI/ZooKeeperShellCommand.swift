@@ -79,9 +79,9 @@ struct ZooKeeperShellCommand: AsyncParsableCommand {
             case "ls":
                 let withStat = flag("-s")
                 guard let path = arguments.first else { return usage("ls [-s] path") }
-                let (children, stat, _) = try await client.childrenAndWatch(path)
+                let children = try await client.children(path)
                 print("[" + children.sorted().joined(separator: ", ") + "]")
-                if withStat { print(Self.format(stat)) }
+                if withStat, let stat = try await client.exists(path) { print(Self.format(stat)) }
             case "get":
                 let withStat = flag("-s")
                 guard let path = arguments.first else { return usage("get [-s] path") }

@@ -71,8 +71,14 @@ public final class ZooKeeperClient: Sendable {
         let session = try client.openSession(isReplacement: false)
         client.lifecycle.withLock { $0 = .active(session) }
         configuration.logger.info("connecting to ZooKeeper \(configuration.connectString)")
-        let connected = try await withDeadline(configuration.connectionTimeout) {
-            try await session.context.firstConnect.value()
+        let connected: Void?
+        do {
+            connected = try await withDeadline(configuration.connectionTimeout) {
+                try await session.context.firstConnect.value()
+            }
+        } catch {
+            await client.close()
+            throw error
         }
         guard connected != nil else {
             await client.close()

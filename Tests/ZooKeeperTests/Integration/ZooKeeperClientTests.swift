@@ -34,6 +34,13 @@ struct ZooKeeperClientTests {
         }
         await #expect(throws: ZooKeeperError.self) { try await client.get("no-slash") }
 
+        // Watch events and multi results come back with the chroot stripped, like every other path.
+        let (_, watch) = try await client.existsAndWatch("/watched")
+        let results = try await client.multi([.create(path: "/watched", data: [], mode: .persistent)])
+        #expect(results == [.created(path: "/watched")])
+        #expect(try await watch.event() == WatchEvent(kind: .nodeCreated, path: "/watched"))
+        try await client.delete("/watched")
+
         await client.close()
         try await root.deleteRecursively(base)
         await root.close()

@@ -68,5 +68,11 @@ let package = Package(
         ),
 
         .testTarget(name: "ZooKeeperTests", dependencies: ["ZooKeeper", "CZooKeeper"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "KafkaProtocolTests",
+            dependencies: ["KafkaProtocol", "KafkaModel", nioCore],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
     ]
 )

@@ -44,13 +44,17 @@ extension ZooKeeperClient {
                         _ = try await watch.event()
                     } catch let error as ZooKeeperError {
                         switch error.code {
-                        case .sessionExpired, .connectionLoss, .operationTimeout, .sessionMoved, .throttled:
-                            // The watch died with the connection or the session; the next read re-arms it,
-                            // after a pause so a flapping connection is not hammered.
-                            try? await Task.sleep(for: .milliseconds(100))
-                        case .closed, .closing:
+                        case .closed:
                             continuation.finish()
                             return
+                        case .closing where self.isClosed:
+                            continuation.finish()
+                            return
+                        case .sessionExpired, .connectionLoss, .operationTimeout, .sessionMoved, .throttled, .closing:
+                            // The watch died with the connection or the session (a session closed for
+                            // replacement reports closing); the next read re-arms it, after a pause so a
+                            // flapping connection is not hammered.
+                            try? await Task.sleep(for: .milliseconds(100))
                         default:
                             continuation.finish(throwing: error)
                             return

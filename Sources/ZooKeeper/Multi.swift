@@ -114,9 +114,18 @@ final class MultiBuffers: @unchecked Sendable {
         }
     }
 
-    /// The error of a batch that failed: the code and index of the operation ZooKeeper rejected. The others
-    /// report `ZOK` or `ZRUNTIMEINCONSISTENCY` (rolled back / not attempted).
-    func failure(_ rc: Int32) -> ZooKeeperError {
+    /// The error of a batch that failed. When the server rejected an operation, that operation's code and
+    /// index (the others report `ZOK` or `ZRUNTIMEINCONSISTENCY`: rolled back or not attempted). When the
+    /// batch never reached a verdict (connection loss, expiry, close), the C client stamps every slot with the
+    /// same code, so no operation is blamed and `sessionError` is returned.
+    func failure(_ rc: Int32, sessionError: ZooKeeperError) -> ZooKeeperError {
+        let code = ZooKeeperError.Code(rawValue: rc)
+        switch code {
+        case .connectionLoss, .operationTimeout, .sessionExpired, .closing, .sessionMoved, .marshallingError:
+            return sessionError
+        default:
+            break
+        }
         for index in self.operations.indices {
             let err = self.resultSlots[index].err
             if err != ZOK.rawValue && err != ZRUNTIMEINCONSISTENCY.rawValue {
@@ -125,6 +134,6 @@ final class MultiBuffers: @unchecked Sendable {
                     failedOperationIndex: index)
             }
         }
-        return ZooKeeperError(rawValue: rc, path: nil, operation: "multi")
+        return sessionError
     }
 }

@@ -76,17 +76,21 @@ final class WatchRegistry: Sendable {
 
     private let state = Mutex<State>(.open([:]))
 
-    /// Adds a registration and returns the watch its owner awaits.
+    /// Adds a registration and returns the watch its owner awaits. Registrations of the same path and kind
+    /// share one trigger: they fire on the same event anyway, and abandoned watches (a cancelled follower,
+    /// a dropped `Watch`) then cannot pile up on a node that never changes.
     func register(path: String, kind: WatchKind) -> Watch {
-        let trigger = OneShot<WatchEvent>()
-        let failure: ZooKeeperError? = self.state.withLock { state in
+        let key = Key(path: path, kind: kind)
+        let (trigger, failure): (OneShot<WatchEvent>, ZooKeeperError?) = self.state.withLock { state in
             switch state {
             case .failed(let error):
-                return error
+                return (OneShot(), error)
             case .open(var table):
-                table[Key(path: path, kind: kind), default: []].append(trigger)
+                if let existing = table[key]?.first { return (existing, nil) }
+                let trigger = OneShot<WatchEvent>()
+                table[key] = [trigger]
                 state = .open(table)
-                return nil
+                return (trigger, nil)
             }
         }
         if let failure { trigger.complete(.failure(failure)) }

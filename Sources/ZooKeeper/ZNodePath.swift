@@ -18,7 +18,16 @@ public enum ZNodePath {
         if path.hasSuffix("/") && !allowSequentialSuffix {
             throw InvalidPath(path: path, reason: "it must not end with /")
         }
-        if path.utf8.contains(0) { throw InvalidPath(path: path, reason: "it contains a NUL character") }
+        // ZooKeeper's PathUtils: no NUL, no control characters, no surrogates or private-use characters.
+        for scalar in path.unicodeScalars {
+            let value = scalar.value
+            if value == 0 { throw InvalidPath(path: path, reason: "it contains a NUL character") }
+            if value <= 0x1F || (0x7F...0x9F).contains(value) || (0xD800...0xF8FF).contains(value)
+                || (0xFFF0...0xFFFF).contains(value)
+            {
+                throw InvalidPath(path: path, reason: "it contains the invalid character U+\(String(value, radix: 16, uppercase: true))")
+            }
+        }
         let components = path.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
         for (index, component) in components.enumerated() {
             if component.isEmpty {

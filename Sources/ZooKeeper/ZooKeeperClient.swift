@@ -48,6 +48,8 @@ public final class ZooKeeperClient: Sendable {
     public let configuration: Configuration
     private let lifecycle: Mutex<Lifecycle>
     private let broadcaster = SessionEventBroadcaster()
+    /// The task replacing an expired session, if one runs; `close()` waits for it.
+    private let replacement = Mutex<Task<Void, Never>?>(nil)
 
     private var logger: Logger { self.configuration.logger }
 
@@ -61,6 +63,7 @@ public final class ZooKeeperClient: Sendable {
         if case .active(let session) = self.lifecycle.withLock({ $0 }) {
             Task { await session.close() }
         }
+        self.broadcaster.finish()
     }
 
     /// Connects to the ensemble and waits for the first session.
@@ -102,7 +105,7 @@ public final class ZooKeeperClient: Sendable {
         }
         switch previous {
         case .active(let session):
-            let id = session.sessionID
+            let id = session.sessionID ?? 0
             await session.close()
             self.logger.info("closed ZooKeeper session \(id.sessionIDDescription)")
         case .replacing(let waiter):
@@ -110,6 +113,8 @@ public final class ZooKeeperClient: Sendable {
         case .closed:
             return
         }
+        // A replacement that was under way closes what it opened; wait so nothing outlives close().
+        await self.replacement.withLock({ $0 })?.value
         self.broadcaster.finish()
     }
 
@@ -120,6 +125,12 @@ public final class ZooKeeperClient: Sendable {
 
     /// The current session's id, or `nil` while a replacement session is being opened or after close.
     public var sessionID: Int64? { self.activeSession?.sessionID }
+
+    /// True once `close()` has been called.
+    public var isClosed: Bool {
+        if case .closed = self.lifecycle.withLock({ $0 }) { return true }
+        return false
+    }
 
     /// The current session's id and password (for tools and tests that attach to the same session).
     public var sessionCredentials: SessionCredentials? { self.activeSession?.credentials }
@@ -178,10 +189,14 @@ public final class ZooKeeperClient: Sendable {
         }
         guard let expired else { return }
         // The C completion thread must not block on zookeeper_close or wait for the new session, so the
-        // replacement runs as its own task: the one unstructured task of this module.
-        Task {
+        // replacement runs as its own task: the one unstructured task of this module. close() awaits it.
+        let task = Task {
             await expired.close()
             while true {
+                if self.isClosed {
+                    waiter.complete(.failure(ZooKeeperError(.closed, operation: "connect")))
+                    return
+                }
                 do {
                     let session = try self.openSession(isReplacement: true)
                     let installed = self.lifecycle.withLock { state in
@@ -199,21 +214,38 @@ public final class ZooKeeperClient: Sendable {
                 } catch {
                     self.logger.error("could not open a new ZooKeeper session: \(error); retrying in 1 s")
                     try? await Task.sleep(for: .seconds(1))
-                    if case .closed = self.lifecycle.withLock({ $0 }) {
-                        waiter.complete(.failure(ZooKeeperError(.closed, operation: "connect")))
-                        return
-                    }
                 }
             }
         }
+        self.replacement.withLock { $0 = task }
     }
 
-    /// The session requests go to; waits while an expired session is being replaced.
+    /// The session requests go to. While an expired session is being replaced it waits, up to the
+    /// connection timeout, for the new one.
+    /// - Throws: `.closed` after close; `.connectionLoss` (retriable) if no new session came in time.
     private func session() async throws -> ZooKeeperSession {
         switch self.lifecycle.withLock({ $0 }) {
-        case .active(let session): return session
-        case .replacing(let waiter): return try await waiter.value()
-        case .closed: throw ZooKeeperError(.closed)
+        case .active(let session):
+            return session
+        case .replacing(let waiter):
+            guard let session = try await withDeadline(self.configuration.connectionTimeout, { try await waiter.value() })
+            else { throw ZooKeeperError(.connectionLoss, operation: "connect") }
+            return session
+        case .closed:
+            throw ZooKeeperError(.closed)
+        }
+    }
+
+    /// Runs one request on the current session; if that session closed before the request could be sent
+    /// (it expired and is being replaced), runs it on the next one.
+    private func onSession<T: Sendable>(_ request: (ZooKeeperSession) async throws -> T) async throws -> T {
+        while true {
+            let session = try await self.session()
+            do {
+                return try await request(session)
+            } catch is InFlightRequests.Closed {
+                continue
+            }
         }
     }
 
@@ -225,7 +257,7 @@ public final class ZooKeeperClient: Sendable {
     @discardableResult
     public func create(_ path: String, data: [UInt8] = [], mode: CreateMode = .persistent) async throws -> String {
         try Self.validate(path, sequential: mode == .persistentSequential || mode == .ephemeralSequential)
-        return try await self.session().create(path, data: data, mode: mode)
+        return try await self.onSession { try await $0.create(path, data: data, mode: mode) }
     }
 
     /// Creates `path` (persistent, empty) and its missing ancestors; existing nodes are left as they are.
@@ -242,13 +274,13 @@ public final class ZooKeeperClient: Sendable {
     /// - Throws: `.noNode` if it does not exist.
     public func get(_ path: String) async throws -> NodeData {
         try Self.validate(path)
-        return try await self.session().getData(path, watch: false).node
+        return try await self.onSession { try await $0.getData(path, watch: false) }.node
     }
 
     /// Reads a znode and sets a one-shot watch that fires on its next change or deletion.
     public func getAndWatch(_ path: String) async throws -> (NodeData, Watch) {
         try Self.validate(path)
-        let reply = try await self.session().getData(path, watch: true)
+        let reply = try await self.onSession { try await $0.getData(path, watch: true) }
         return (reply.node, reply.watch!)
     }
 
@@ -258,14 +290,14 @@ public final class ZooKeeperClient: Sendable {
     @discardableResult
     public func set(_ path: String, data: [UInt8], version: Int32 = -1) async throws -> Stat {
         try Self.validate(path)
-        return try await self.session().setData(path, data: data, version: version)
+        return try await self.onSession { try await $0.setData(path, data: data, version: version) }
     }
 
     /// Deletes a znode if its version is `version` (-1: any version).
     /// - Throws: `.badVersion`, `.noNode`, `.notEmpty`.
     public func delete(_ path: String, version: Int32 = -1) async throws {
         try Self.validate(path)
-        try await self.session().delete(path, version: version)
+        try await self.onSession { try await $0.delete(path, version: version) }
     }
 
     /// Deletes a znode and everything under it, children first (`deleteall` in zkCli). A missing node is fine.
@@ -283,14 +315,14 @@ public final class ZooKeeperClient: Sendable {
     /// The stat of a znode, or `nil` if it does not exist.
     public func exists(_ path: String) async throws -> Stat? {
         try Self.validate(path)
-        return try await self.session().exists(path, watch: false).stat
+        return try await self.onSession { try await $0.exists(path, watch: false) }.stat
     }
 
     /// Like `exists`, and sets a one-shot watch: on creation if the node is absent, on change or deletion if
     /// it is present.
     public func existsAndWatch(_ path: String) async throws -> (Stat?, Watch) {
         try Self.validate(path)
-        let reply = try await self.session().exists(path, watch: true)
+        let reply = try await self.onSession { try await $0.exists(path, watch: true) }
         return (reply.stat, reply.watch!)
     }
 
@@ -298,13 +330,13 @@ public final class ZooKeeperClient: Sendable {
     /// - Throws: `.noNode`.
     public func children(_ path: String) async throws -> [String] {
         try Self.validate(path)
-        return try await self.session().children(path, watch: false).children
+        return try await self.onSession { try await $0.children(path, watch: false) }.children
     }
 
     /// The children and the parent's stat, with a one-shot watch on the child list (and the parent's deletion).
     public func childrenAndWatch(_ path: String) async throws -> ([String], Stat, Watch) {
         try Self.validate(path)
-        let reply = try await self.session().children(path, watch: true)
+        let reply = try await self.onSession { try await $0.children(path, watch: true) }
         return (reply.children, reply.stat, reply.watch!)
     }
 
@@ -320,7 +352,7 @@ public final class ZooKeeperClient: Sendable {
             }
         }
         guard !operations.isEmpty else { return [] }
-        return try await self.session().multi(operations)
+        return try await self.onSession { try await $0.multi(operations) }
     }
 
     private static func validate(_ path: String, sequential: Bool = false) throws {

@@ -8,13 +8,15 @@ import Synchronization
 // `zookeeper_mt` runs two threads per handle: an IO thread and a completion thread. Every completion and every
 // watch event is delivered on the completion thread, in the order the server sent them.
 //
-// * Requests: each `zoo_a*` call gets a retained `RequestBox` as its `data` pointer. The C client calls the
-//   completion exactly once for every request it accepted (with `ZCLOSING` or `ZSESSIONEXPIRED` if the handle
-//   goes away), and the completion takes the retain back and completes the box's `OneShot`. When a call
-//   returns an error instead, it registered no completion (`ZBADARGUMENTS`, `ZINVALIDSTATE`), and the caller
-//   releases the box itself. The one exception is `ZMARSHALLINGERROR` (out of memory), which the C client
-//   can return after registering the completion: the box is then left retained, a deliberate small leak
-//   rather than a possible double release.
+// * Requests: each `zoo_a*` call gets a retained `RequestBox` as its `data` pointer and is recorded in the
+//   session's `InFlightRequests`. The C client calls the completion at most once; the completion removes the
+//   record, takes the retain back and completes the box's `OneShot`. When a call returns an error instead, it
+//   registered no completion (`ZBADARGUMENTS`, `ZINVALIDSTATE`) and the box is released at once; after
+//   `ZMARSHALLINGERROR` the C client may or may not have registered one, so the record stays. Requests the C
+//   client never completes (it drops queued completions on close) are failed and released from the record
+//   once `zookeeper_close` has returned, when no callback can race it: every retain is released exactly once.
+// * Requests are issued under `InFlightRequests`' gate, which `close()` shuts first: no C call can run on a
+//   handle that is being freed.
 // * Watches: every watch of a session uses the same C watcher function and the same context, the session's
 //   `SessionContext`, which is retained for as long as the handle lives and released only after
 //   `zookeeper_close` has returned (no callback can run after that). The C client dedups identical
@@ -53,6 +55,8 @@ final class SessionContext: Sendable {
     typealias StateHandler = @Sendable (SessionContext, RawSessionState, _ sessionID: Int64, _ firstConnect: Bool) -> Void
 
     let watches = WatchRegistry()
+    /// The session's requests in flight (see `InFlightRequests`).
+    let ledger = InFlightRequests()
     /// Completed by the first `connected` event, or failed if the session ends before it connects.
     let firstConnect = OneShot<Void>()
     /// True for a session made to replace one that expired.
@@ -80,6 +84,7 @@ final class SessionContext: Sendable {
             case .connected:
                 isFirstConnect = self.firstConnect.complete(.success(()))
             case .expired:
+                self.ledger.markExpired()
                 let error = ZooKeeperError(.sessionExpired, operation: "watch")
                 self.watches.failAll(error)
                 self.firstConnect.complete(.failure(error))
@@ -126,7 +131,7 @@ private let cLibraryLog: log_callback_fn = { message in
 }
 
 /// One request in flight: the promise its caller awaits and what the completion needs to finish it.
-final class RequestBox<Value: Sendable>: Sendable {
+final class RequestBox<Value: Sendable>: PendingRequest {
     let promise = OneShot<Value>()
     let operation: String
     let path: String?
@@ -134,21 +139,46 @@ final class RequestBox<Value: Sendable>: Sendable {
     let watches: WatchRegistry?
     /// Buffers the C client writes into until the completion runs (multi only).
     let buffers: MultiBuffers?
+    /// The session's ledger and this request's entry in it.
+    let ledger: InFlightRequests
+    private let id = Mutex<UInt64?>(nil)
 
-    init(operation: String, path: String?, watches: WatchRegistry? = nil, buffers: MultiBuffers? = nil) {
+    init(
+        operation: String, path: String?, ledger: InFlightRequests, watches: WatchRegistry? = nil,
+        buffers: MultiBuffers? = nil
+    ) {
         self.operation = operation
         self.path = path
+        self.ledger = ledger
         self.watches = watches
         self.buffers = buffers
     }
 
-    func fail(_ rc: Int32) {
-        self.promise.complete(.failure(ZooKeeperError(rawValue: rc, path: self.path, operation: self.operation)))
+    func setID(_ id: UInt64) { self.id.withLock { $0 = id } }
+
+    /// The error for a C result code. `ZCLOSING` on a session the server expired means the request died with
+    /// the session, which is what callers need to know to retry on the next one.
+    func error(_ rc: Int32) -> ZooKeeperError {
+        if rc == ZCLOSING.rawValue && self.ledger.isExpired {
+            return ZooKeeperError(.sessionExpired, path: self.path, operation: self.operation)
+        }
+        return ZooKeeperError(rawValue: rc, path: self.path, operation: self.operation)
     }
 
-    /// Takes back the retain handed to the C client with the request.
+    func fail(_ rc: Int32) {
+        self.promise.complete(.failure(self.error(rc)))
+    }
+
+    func abandon(_ error: ZooKeeperError) {
+        self.promise.complete(.failure(ZooKeeperError(error.code, path: self.path, operation: self.operation)))
+        Unmanaged.passUnretained(self).release()
+    }
+
+    /// Takes back the retain handed to the C client with the request and removes it from the ledger.
     static func take(_ data: UnsafeRawPointer?) -> RequestBox<Value> {
-        Unmanaged<RequestBox<Value>>.fromOpaque(data!).takeRetainedValue()
+        let box = Unmanaged<RequestBox<Value>>.fromOpaque(data!).takeRetainedValue()
+        if let id = box.id.withLock({ $0 }) { box.ledger.completed(id) }
+        return box
     }
 }
 
@@ -238,7 +268,7 @@ private let multiCompletion: void_completion_t = { rc, data in
     if rc == ZOK.rawValue {
         box.promise.complete(.success(buffers.results()))
     } else {
-        box.promise.complete(.failure(buffers.failure(rc)))
+        box.promise.complete(.failure(buffers.failure(rc, sessionError: box.error(rc))))
     }
 }
 
@@ -249,7 +279,7 @@ private let multiCompletion: void_completion_t = { rc, data in
 final class ZooKeeperSession: Sendable {
     let handle: HandlePointer
     let context: SessionContext
-    private let closed = Mutex(false)
+    var ledger: InFlightRequests { self.context.ledger }
 
     private static let configureCLibrary: Void = {
         // The C client logs every reconnect attempt at INFO; warnings and errors are what an operator needs.
@@ -283,49 +313,71 @@ final class ZooKeeperSession: Sendable {
         return ZooKeeperSession(handle: HandlePointer(raw: raw), context: context)
     }
 
-    /// The session id the server assigned (0 before the first connect).
-    var sessionID: Int64 { zoo_client_id(self.handle.raw)?.pointee.client_id ?? 0 }
+    /// The session id the server assigned (0 before the first connect; `nil` once closed).
+    var sessionID: Int64? { self.ledger.ifOpen { zoo_client_id(self.handle.raw)?.pointee.client_id ?? 0 } }
 
     /// The session id and password, with which another handle can attach to this session.
-    var credentials: SessionCredentials {
-        let id = zoo_client_id(self.handle.raw)!.pointee
-        let password = withUnsafeBytes(of: id.passwd) { Array($0) }
-        return SessionCredentials(sessionID: id.client_id, password: password)
+    var credentials: SessionCredentials? {
+        self.ledger.ifOpen {
+            zoo_client_id(self.handle.raw).map { id in
+                SessionCredentials(
+                    sessionID: id.pointee.client_id, password: withUnsafeBytes(of: id.pointee.passwd) { Array($0) })
+            }
+        } ?? nil
     }
 
     /// The `host:port` the C client is connected or connecting to.
-    var currentServer: String? { zoo_get_current_server(self.handle.raw).map { String(cString: $0) } }
+    var currentServer: String? {
+        self.ledger.ifOpen { zoo_get_current_server(self.handle.raw).map { String(cString: $0) } } ?? nil
+    }
 
-    /// Closes the handle and releases the context. Blocks until the C threads stop, so it runs on a Dispatch
-    /// thread, never the cooperative pool. Idempotent. The corresponding C function is `zookeeper_close`.
+    /// Closes the handle, fails what the C client left uncompleted, and releases the context. Blocks until
+    /// the C threads stop, so it runs on a Dispatch thread, never the cooperative pool. Idempotent.
+    /// The corresponding C function is `zookeeper_close`.
     func close() async {
-        guard self.closed.withLock({ closed in defer { closed = true }; return !closed }) else { return }
+        guard self.ledger.close() else { return }
         let handle = self.handle
         let context = self.context
+        let ledger = self.ledger
         await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
             DispatchQueue.global().async {
                 zookeeper_close(handle.raw)
-                // No callback runs after zookeeper_close returns; balance open()'s passRetained.
+                // No callback runs after zookeeper_close returns: settle what it left, then balance open()'s
+                // passRetained of the context.
+                ledger.abandonAll()
                 Unmanaged.passUnretained(context).release()
                 continuation.resume()
             }
         }
-        let error = ZooKeeperError(.closed, operation: "watch")
+        let error = ZooKeeperError(self.ledger.isExpired ? .sessionExpired : .closed, operation: "watch")
         self.context.watches.failAll(error)
         self.context.firstConnect.complete(.failure(error))
     }
 
-    /// Sends one request: hands a retained box to `start`, which must pass it as the C call's `data`.
+    /// Sends one request: records the box, hands a retain of it to `start` (which must pass it as the C
+    /// call's `data`), and waits for its completion.
+    /// - Throws: `InFlightRequests.Closed` if the session closed before the request could be sent.
     private func send<Value: Sendable>(
         _ box: RequestBox<Value>,
         _ start: (OpaquePointer, UnsafeMutableRawPointer) -> Int32
     ) async throws -> Value {
         let unmanaged = Unmanaged.passRetained(box)
-        let rc = start(self.handle.raw, unmanaged.toOpaque())
+        let rc: Int32
+        do {
+            (_, rc) = try self.ledger.issue(box, keepOnError: { $0 == ZMARSHALLINGERROR.rawValue }) { id in
+                box.setID(id)
+                return start(self.handle.raw, unmanaged.toOpaque())
+            }
+        } catch {
+            unmanaged.release()
+            throw error
+        }
         if rc != ZOK.rawValue {
-            if rc != ZMARSHALLINGERROR.rawValue { unmanaged.release() }  // see the note at the top of the file
-            let state = zoo_state(self.handle.raw)
-            if rc == ZINVALIDSTATE.rawValue && state == ZOO_EXPIRED_SESSION_STATE {
+            // Without a registered completion the retain is ours to give back; after ZMARSHALLINGERROR the
+            // ledger keeps it and settles it at close (see the note at the top of the file).
+            if rc != ZMARSHALLINGERROR.rawValue { unmanaged.release() }
+            let expired = self.ledger.ifOpen { zoo_state(self.handle.raw) == ZOO_EXPIRED_SESSION_STATE } ?? true
+            if expired && (rc == ZINVALIDSTATE.rawValue || rc == ZMARSHALLINGERROR.rawValue) {
                 throw ZooKeeperError(.sessionExpired, path: box.path, operation: box.operation)
             }
             throw ZooKeeperError(rawValue: rc, path: box.path, operation: box.operation)
@@ -335,7 +387,7 @@ final class ZooKeeperSession: Sendable {
 
     /// The corresponding C function is `zoo_acreate`.
     func create(_ path: String, data: [UInt8], mode: CreateMode) async throws -> String {
-        let box = RequestBox<String>(operation: "create", path: path)
+        let box = RequestBox<String>(operation: "create", path: path, ledger: self.ledger)
         return try await self.send(box) { handle, token in
             data.withUnsafeBufferPointer { bytes in
                 bytes.withMemoryRebound(to: CChar.self) { chars in
@@ -350,7 +402,8 @@ final class ZooKeeperSession: Sendable {
 
     /// The corresponding C function is `zoo_awget`.
     func getData(_ path: String, watch: Bool) async throws -> DataReply {
-        let box = RequestBox<DataReply>(operation: "getData", path: path, watches: watch ? self.context.watches : nil)
+        let box = RequestBox<DataReply>(
+            operation: "getData", path: path, ledger: self.ledger, watches: watch ? self.context.watches : nil)
         let context = watch ? Unmanaged.passUnretained(self.context).toOpaque() : nil
         return try await self.send(box) { handle, token in
             zoo_awget(handle, path, watch ? sessionWatcher : nil, context, dataCompletion, token)
@@ -359,7 +412,7 @@ final class ZooKeeperSession: Sendable {
 
     /// The corresponding C function is `zoo_aset`.
     func setData(_ path: String, data: [UInt8], version: Int32) async throws -> Stat {
-        let box = RequestBox<Stat>(operation: "setData", path: path)
+        let box = RequestBox<Stat>(operation: "setData", path: path, ledger: self.ledger)
         return try await self.send(box) { handle, token in
             data.withUnsafeBufferPointer { bytes in
                 bytes.withMemoryRebound(to: CChar.self) { chars in
@@ -371,7 +424,7 @@ final class ZooKeeperSession: Sendable {
 
     /// The corresponding C function is `zoo_adelete`.
     func delete(_ path: String, version: Int32) async throws {
-        let box = RequestBox<Void>(operation: "delete", path: path)
+        let box = RequestBox<Void>(operation: "delete", path: path, ledger: self.ledger)
         try await self.send(box) { handle, token in
             zoo_adelete(handle, path, version, voidCompletion, token)
         }
@@ -379,7 +432,8 @@ final class ZooKeeperSession: Sendable {
 
     /// The corresponding C function is `zoo_awexists`.
     func exists(_ path: String, watch: Bool) async throws -> ExistsReply {
-        let box = RequestBox<ExistsReply>(operation: "exists", path: path, watches: watch ? self.context.watches : nil)
+        let box = RequestBox<ExistsReply>(
+            operation: "exists", path: path, ledger: self.ledger, watches: watch ? self.context.watches : nil)
         let context = watch ? Unmanaged.passUnretained(self.context).toOpaque() : nil
         return try await self.send(box) { handle, token in
             zoo_awexists(handle, path, watch ? sessionWatcher : nil, context, existsCompletion, token)
@@ -389,7 +443,7 @@ final class ZooKeeperSession: Sendable {
     /// The corresponding C function is `zoo_awget_children2`.
     func children(_ path: String, watch: Bool) async throws -> ChildrenReply {
         let box = RequestBox<ChildrenReply>(
-            operation: "getChildren", path: path, watches: watch ? self.context.watches : nil)
+            operation: "getChildren", path: path, ledger: self.ledger, watches: watch ? self.context.watches : nil)
         let context = watch ? Unmanaged.passUnretained(self.context).toOpaque() : nil
         return try await self.send(box) { handle, token in
             zoo_awget_children2(handle, path, watch ? sessionWatcher : nil, context, childrenCompletion, token)
@@ -399,7 +453,8 @@ final class ZooKeeperSession: Sendable {
     /// The corresponding C function is `zoo_amulti`.
     func multi(_ operations: [ZooKeeperOperation]) async throws -> [ZooKeeperOperationResult] {
         let buffers = MultiBuffers(operations)
-        let box = RequestBox<[ZooKeeperOperationResult]>(operation: "multi", path: nil, buffers: buffers)
+        let box = RequestBox<[ZooKeeperOperationResult]>(
+            operation: "multi", path: nil, ledger: self.ledger, buffers: buffers)
         return try await self.send(box) { handle, token in
             zoo_amulti(handle, Int32(operations.count), buffers.ops, buffers.resultSlots, multiCompletion, token)
         }

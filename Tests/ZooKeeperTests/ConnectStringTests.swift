@@ -43,7 +43,7 @@ import Testing
         try ZNodePath.validate("/seq/", allowSequentialSuffix: true)
     }
 
-    @Test(arguments: ["", "a/b", "/a/", "/a//b", "/a/./b", "/a/../b", "/a\u{0}b"])
+    @Test(arguments: ["", "a/b", "/a/", "/a//b", "/a/./b", "/a/../b", "/a\u{0}b", "/a\u{1}b", "/a\u{7F}", "/\u{E000}"])
     func invalidPaths(path: String) {
         #expect(throws: ZNodePath.InvalidPath.self) { try ZNodePath.validate(path) }
     }

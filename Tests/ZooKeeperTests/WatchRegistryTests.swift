@@ -85,3 +85,15 @@ import Testing
         #expect(late == [.closed])
     }
 }
+
+@Suite struct WatchRegistrySharingTests {
+    @Test func registrationsOfOneNodeAndKindShareATriggerSoAbandonedOnesDoNotAccumulate() async throws {
+        let registry = WatchRegistry()
+        for _ in 0..<1000 { _ = registry.register(path: "/quiet", kind: .data) }
+        #expect(registry.count == 1)
+        let kept = registry.register(path: "/quiet", kind: .data)
+        registry.dispatch(WatchEvent(kind: .nodeDataChanged, path: "/quiet"))
+        #expect(try await kept.event() == WatchEvent(kind: .nodeDataChanged, path: "/quiet"))
+        #expect(registry.count == 0)
+    }
+}

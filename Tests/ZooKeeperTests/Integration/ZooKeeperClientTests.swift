@@ -230,6 +230,71 @@ struct ZooKeeperClientTests {
         await client.close()
     }
 
+    @Test func closingWithRequestsInFlightSettlesEveryRequest() async throws {
+        let client = try await TestEnsemble.client()
+        let base = try await scratchPath(client)
+        try await client.create(base + "/n", data: Array("x".utf8))
+        // Hundreds of requests race the close; each must finish (value or error), none may hang or leak.
+        let outcomes = try await withDeadline(.seconds(30)) {
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                for index in 0..<400 {
+                    group.addTask {
+                        do {
+                            if index % 2 == 0 { _ = try await client.get(base + "/n") } else { _ = try await client.exists(base) }
+                            return true
+                        } catch let error as ZooKeeperError {
+                            #expect([.closing, .closed, .connectionLoss].contains(error.code), "\(error)")
+                            return false
+                        }
+                    }
+                    if index == 200 { group.addTask { await client.close(); return true } }
+                }
+                return try await group.reduce(into: 0) { count, _ in count += 1 }
+            }
+        }
+        #expect(outcomes == 401)
+        let cleaner = try await TestEnsemble.client()
+        try await cleaner.deleteRecursively(base)
+        await cleaner.close()
+    }
+
+    @Test func requestsRacingAnExpiryAllFinish() async throws {
+        let client = try await TestEnsemble.client()
+        let base = try await scratchPath(client)
+        let credentials = try #require(client.sessionCredentials)
+        let finished = try await withDeadline(.seconds(30)) {
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                group.addTask {
+                    try await TestEnsemble.expireSession(credentials)
+                    return 0
+                }
+                for worker in 0..<4 {
+                    group.addTask {
+                        var done = 0
+                        for index in 0..<50 {
+                            do {
+                                try await client.set(base, data: Array("\(worker)-\(index)".utf8))
+                            } catch let error as ZooKeeperError {
+                                #expect([.sessionExpired, .connectionLoss, .closing].contains(error.code), "\(error)")
+                            }
+                            done += 1
+                        }
+                        return done
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+        }
+        #expect(finished == 200)
+        // The client ends up on a new session that works.
+        try await eventually("the replacement session serves requests") {
+            (try? await client.set(base, data: Array("after".utf8))) != nil
+        }
+        #expect(client.sessionID != credentials.sessionID)
+        try await client.deleteRecursively(base)
+        await client.close()
+    }
+
     @Test func expiredSessionIsReportedAndReplaced() async throws {
         let client = try await TestEnsemble.client()
         let events = Recorder(client.sessionEvents())

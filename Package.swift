@@ -31,10 +31,19 @@ let package = Package(
 
         // Kafka vocabulary and wire format: pure values and codecs, no I/O.
         .target(name: "KafkaModel", swiftSettings: swiftSettings),
-        .target(name: "KafkaProtocol", dependencies: ["KafkaModel", nioCore], swiftSettings: swiftSettings),
+        // Record batches (v2) and legacy message sets, their checksums and compression codecs. No I/O.
+        .target(name: "CFerryChecksums", cSettings: [.unsafeFlags(["-O3"])]),
+        .systemLibrary(
+            name: "CCompression", providers: [.apt(["zlib1g-dev", "libsnappy-dev", "liblz4-dev", "libzstd-dev"])]),
+        .target(
+            name: "KafkaRecords",
+            dependencies: ["KafkaModel", "CFerryChecksums", "CCompression", nioCore],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "KafkaProtocol", dependencies: ["KafkaModel", "KafkaRecords", nioCore], swiftSettings: swiftSettings),
 
         // Partition logs on disk; knows record batches, not requests or ZooKeeper.
-        .target(name: "LogStorage", dependencies: ["KafkaModel", nioCore, logging], swiftSettings: swiftSettings),
+        .target(name: "LogStorage", dependencies: ["KafkaModel", "KafkaRecords", nioCore, logging], swiftSettings: swiftSettings),
 
         // Kafka's znode layout and cluster metadata on top of the ZooKeeper client.
         .target(name: "Coordination", dependencies: ["KafkaModel", "ZooKeeper", logging], swiftSettings: swiftSettings),
@@ -42,14 +51,16 @@ let package = Package(
         // The broker composes codec, storage and coordination behind a SwiftNIO listener.
         .target(
             name: "BrokerServer",
-            dependencies: ["KafkaModel", "KafkaProtocol", "LogStorage", "Coordination", nioCore, nioPosix, logging],
+            dependencies: [
+                "KafkaModel", "KafkaProtocol", "KafkaRecords", "LogStorage", "Coordination", nioCore, nioPosix, logging,
+            ],
             swiftSettings: swiftSettings
         ),
 
         // Async Kafka client used by the command-line tools and tests.
         .target(
             name: "KafkaClient",
-            dependencies: ["KafkaModel", "KafkaProtocol", nioCore, nioPosix, logging],
+            dependencies: ["KafkaModel", "KafkaProtocol", "KafkaRecords", nioCore, nioPosix, logging],
             swiftSettings: swiftSettings
         ),
 
@@ -68,6 +79,12 @@ let package = Package(
         ),
 
         .testTarget(name: "ZooKeeperTests", dependencies: ["ZooKeeper", "CZooKeeper"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "KafkaRecordsTests",
+            dependencies: ["KafkaRecords", "CFerryChecksums", nioCore],
+            resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "KafkaProtocolTests",
             dependencies: ["KafkaProtocol", "KafkaModel", nioCore],

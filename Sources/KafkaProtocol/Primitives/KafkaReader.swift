@@ -1,4 +1,5 @@
 import KafkaModel
+import KafkaRecords
 import NIOCore
 
 /// Reads Kafka primitive types from a `ByteBuffer`, checking every length against the bytes that remain.
@@ -42,32 +43,32 @@ public struct KafkaReader {
 
     /// An unsigned varint of at most 5 bytes (compact lengths, tagged-field tags and sizes).
     public mutating func readUnsignedVarint(_ field: StaticString) throws -> UInt32 {
-        var result: UInt32 = 0
-        for index in 0..<5 {
-            let byte: UInt8 = try self.integer(field)
-            if index == 4 && byte > 0x0F { throw KafkaProtocolError(.invalidVarint, field: "\(field)") }
-            result |= UInt32(byte & 0x7F) << (7 * UInt32(index))
-            if byte & 0x80 == 0 { return result }
+        do {
+            guard let value = try self.buffer.readUnsignedVarint() else { throw KafkaProtocolError(.truncated, field: "\(field)") }
+            return value
+        } catch is VarintError {
+            throw KafkaProtocolError(.invalidVarint, field: "\(field)")
         }
-        throw KafkaProtocolError(.invalidVarint, field: "\(field)")
     }
 
-    /// A zig-zag signed varint of at most 5 bytes (record fields).
+    /// A zig-zag signed varint of at most 5 bytes.
     public mutating func readVarint(_ field: StaticString) throws -> Int32 {
-        let raw = try self.readUnsignedVarint(field)
-        return Int32(bitPattern: (raw >> 1) ^ (0 &- (raw & 1)))
+        do {
+            guard let value = try self.buffer.readVarint() else { throw KafkaProtocolError(.truncated, field: "\(field)") }
+            return value
+        } catch is VarintError {
+            throw KafkaProtocolError(.invalidVarint, field: "\(field)")
+        }
     }
 
-    /// A zig-zag signed varlong of at most 10 bytes (record timestamp deltas).
+    /// A zig-zag signed varlong of at most 10 bytes.
     public mutating func readVarlong(_ field: StaticString) throws -> Int64 {
-        var raw: UInt64 = 0
-        for index in 0..<10 {
-            let byte: UInt8 = try self.integer(field)
-            if index == 9 && byte > 0x01 { throw KafkaProtocolError(.invalidVarint, field: "\(field)") }
-            raw |= UInt64(byte & 0x7F) << (7 * UInt64(index))
-            if byte & 0x80 == 0 { return Int64(bitPattern: (raw >> 1) ^ (0 &- (raw & 1))) }
+        do {
+            guard let value = try self.buffer.readVarlong() else { throw KafkaProtocolError(.truncated, field: "\(field)") }
+            return value
+        } catch is VarintError {
+            throw KafkaProtocolError(.invalidVarint, field: "\(field)")
         }
-        throw KafkaProtocolError(.invalidVarint, field: "\(field)")
     }
 
     /// Reads a length prefix: int16 (strings), int32 (bytes, arrays) or compact (unsigned varint N+1).

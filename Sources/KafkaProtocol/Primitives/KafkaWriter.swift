@@ -1,4 +1,5 @@
 import KafkaModel
+import KafkaRecords
 import NIOCore
 
 /// Writes Kafka primitive types into a `ByteBuffer`.
@@ -23,27 +24,9 @@ public struct KafkaWriter {
         self.buffer.writeInteger(value.low, endianness: .big)
     }
 
-    public mutating func writeUnsignedVarint(_ value: UInt32) {
-        var value = value
-        while value >= 0x80 {
-            self.buffer.writeInteger(UInt8(truncatingIfNeeded: value) | 0x80)
-            value >>= 7
-        }
-        self.buffer.writeInteger(UInt8(value))
-    }
-
-    public mutating func writeVarint(_ value: Int32) {
-        self.writeUnsignedVarint(UInt32(bitPattern: (value << 1) ^ (value >> 31)))
-    }
-
-    public mutating func writeVarlong(_ value: Int64) {
-        var raw = UInt64(bitPattern: (value << 1) ^ (value >> 63))
-        while raw >= 0x80 {
-            self.buffer.writeInteger(UInt8(truncatingIfNeeded: raw) | 0x80)
-            raw >>= 7
-        }
-        self.buffer.writeInteger(UInt8(raw))
-    }
+    public mutating func writeUnsignedVarint(_ value: UInt32) { self.buffer.writeUnsignedVarint(value) }
+    public mutating func writeVarint(_ value: Int32) { self.buffer.writeVarint(value) }
+    public mutating func writeVarlong(_ value: Int64) { self.buffer.writeVarlong(value) }
 
     /// Writes a length prefix (`nil` = the null marker) in the field's encoding.
     private mutating func writeLength(_ length: Int?, _ field: StaticString, compact: Bool, wide: Bool) throws {

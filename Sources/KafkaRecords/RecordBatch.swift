@@ -1,0 +1,198 @@
+import KafkaModel
+import NIOCore
+
+/// A record batch in message format v2 (magic 2), held as its bytes.
+///
+/// Layout (protocol notes 7.1), big-endian: baseOffset int64 @0, batchLength int32 @8 (bytes after this
+/// field), partitionLeaderEpoch int32 @12, magic int8 @16, crc uint32 @17 (CRC-32C of bytes 21 to the end),
+/// attributes int16 @21, lastOffsetDelta int32 @23, baseTimestamp int64 @27, maxTimestamp int64 @35,
+/// producerId int64 @43, producerEpoch int16 @51, baseSequence int32 @53, recordsCount int32 @57, then the
+/// records (one compressed blob when the batch is compressed).
+///
+/// The header is read in place; records are decoded only when asked for, so a broker can validate and store a
+/// batch exactly as received. `baseOffset` and `partitionLeaderEpoch` lie outside the CRC and can be
+/// rewritten without recomputing it.
+public struct RecordBatch: Hashable, Sendable {
+    public static let headerSize = 61
+    static let crcOffset = 17
+    static let attributesOffset = 21
+
+    /// Exactly the batch's bytes.
+    public private(set) var buffer: ByteBuffer
+
+    /// Checks the framing of one batch: at least a header, a `batchLength` that matches the bytes, magic 2.
+    /// Does not check the CRC (see `validate()`).
+    /// - Throws: `RecordBatchError`.
+    public init(_ buffer: ByteBuffer) throws {
+        guard buffer.readableBytes >= Self.headerSize else {
+            throw RecordBatchError(.truncated, "a batch needs \(Self.headerSize) header bytes, got \(buffer.readableBytes)")
+        }
+        self.buffer = buffer
+        guard self.magic == 2 else { throw RecordBatchError(.unsupportedMagic, "magic \(self.magic), expected 2") }
+        guard Int(self.batchLength) == buffer.readableBytes - 12 else {
+            throw RecordBatchError(.invalidLength, "batchLength \(self.batchLength) does not match \(buffer.readableBytes - 12) bytes")
+        }
+        guard self.recordsCount >= 0 else { throw RecordBatchError(.invalidLength, "negative recordsCount \(self.recordsCount)") }
+    }
+
+    private func get<T: FixedWidthInteger>(_ offset: Int, as: T.Type = T.self) -> T {
+        self.buffer.getInteger(at: self.buffer.readerIndex + offset, endianness: .big, as: T.self)!
+    }
+
+    private mutating func set<T: FixedWidthInteger>(_ value: T, at offset: Int) {
+        self.buffer.setInteger(value, at: self.buffer.readerIndex + offset, endianness: .big)
+    }
+
+    public var baseOffset: Int64 {
+        get { self.get(0) }
+        set { self.set(newValue, at: 0) }
+    }
+    public var batchLength: Int32 { self.get(8) }
+    public var partitionLeaderEpoch: Int32 {
+        get { self.get(12) }
+        set { self.set(newValue, at: 12) }
+    }
+    public var magic: Int8 { self.get(16) }
+    public var crc: UInt32 { self.get(Self.crcOffset) }
+    public var attributes: RecordBatchAttributes { RecordBatchAttributes(rawValue: self.get(Self.attributesOffset)) }
+    public var lastOffsetDelta: Int32 { self.get(23) }
+    public var baseTimestamp: Int64 { self.get(27) }
+    public var maxTimestamp: Int64 { self.get(35) }
+    public var producerId: Int64 { self.get(43) }
+    public var producerEpoch: Int16 { self.get(51) }
+    public var baseSequence: Int32 { self.get(53) }
+    public var recordsCount: Int32 { self.get(57) }
+
+    /// The offset of the last record: `baseOffset + lastOffsetDelta`.
+    public var lastOffset: Int64 { self.baseOffset + Int64(self.lastOffsetDelta) }
+    /// The total size in bytes.
+    public var sizeInBytes: Int { self.buffer.readableBytes }
+
+    /// The CRC-32C of the bytes the batch's `crc` covers.
+    public func computeCRC() -> UInt32 {
+        CRC32C.checksum(self.buffer.getSlice(at: self.buffer.readerIndex + Self.attributesOffset, length: self.sizeInBytes - Self.attributesOffset)!)
+    }
+
+    /// Checks the CRC (the broker's `CORRUPT_MESSAGE` check); does not decompress.
+    /// - Throws: `RecordBatchError(.corrupt)`.
+    public func validate() throws {
+        let actual = self.computeCRC()
+        guard actual == self.crc else {
+            throw RecordBatchError(.corrupt, "CRC is \(self.crc) but the batch hashes to \(actual)")
+        }
+    }
+
+    /// Stamps the broker's append time (LogAppendTime topics): sets the timestamp-type bit and `maxTimestamp`,
+    /// then recomputes the CRC, which covers both.
+    public mutating func setLogAppendTime(_ timestamp: Int64) {
+        var attributes = self.attributes
+        attributes.timestampType = .logAppendTime
+        self.set(attributes.rawValue, at: Self.attributesOffset)
+        self.set(timestamp, at: 35)
+        self.set(self.computeCRC(), at: Self.crcOffset)
+    }
+
+    /// Decodes the records, decompressing them first if needed.
+    /// - Parameter maxDecompressedBytes: the most a compressed batch may expand to.
+    /// - Throws: `RecordBatchError` or `CompressionError`.
+    public func records(maxDecompressedBytes: Int = 256 << 20) throws -> [Record] {
+        var body = self.buffer.getSlice(at: self.buffer.readerIndex + Self.headerSize, length: self.sizeInBytes - Self.headerSize)!
+        let codec = try self.attributes.compressionCodec()
+        if codec != .none {
+            body = try codec.decompress(body, maxOutputBytes: maxDecompressedBytes)
+        }
+        let count = Int(self.recordsCount)
+        // Every record takes at least 7 bytes; a count the body cannot hold is rejected before allocating.
+        guard count <= body.readableBytes else {
+            throw RecordBatchError(.invalidLength, "recordsCount \(count) exceeds the \(body.readableBytes) record bytes")
+        }
+        var records: [Record] = []
+        records.reserveCapacity(count)
+        for index in 0..<count {
+            do {
+                records.append(try Record(from: &body))
+            } catch let error as RecordBatchError {
+                throw RecordBatchError(error.kind, "record \(index): \(error.reason)")
+            }
+        }
+        guard body.readableBytes == 0 else {
+            throw RecordBatchError(.invalidLength, "\(body.readableBytes) bytes follow the last of \(count) records")
+        }
+        return records
+    }
+}
+
+/// The attributes of a record batch (protocol notes 7.2).
+public struct RecordBatchAttributes: RawRepresentable, Hashable, Sendable {
+    public var rawValue: Int16
+
+    public init(rawValue: Int16) {
+        self.rawValue = rawValue
+    }
+
+    public init(
+        compression: CompressionCodec = .none, timestampType: TimestampType = .createTime, isTransactional: Bool = false,
+        isControl: Bool = false
+    ) {
+        self.rawValue = Int16(compression.rawValue)
+        self.timestampType = timestampType
+        self.isTransactional = isTransactional
+        self.isControl = isControl
+    }
+
+    /// The codec in bits 0-2.
+    /// - Throws: `RecordBatchError(.unsupportedCompression)` for codes 5-7.
+    public func compressionCodec() throws -> CompressionCodec {
+        guard let codec = CompressionCodec(rawValue: Int8(self.rawValue & 0x07)) else {
+            throw RecordBatchError(.unsupportedCompression, "compression code \(self.rawValue & 0x07)")
+        }
+        return codec
+    }
+
+    public var timestampType: TimestampType {
+        get { self.rawValue & 0x08 != 0 ? .logAppendTime : .createTime }
+        set { self.set(0x08, newValue == .logAppendTime) }
+    }
+    public var isTransactional: Bool {
+        get { self.rawValue & 0x10 != 0 }
+        set { self.set(0x10, newValue) }
+    }
+    public var isControl: Bool {
+        get { self.rawValue & 0x20 != 0 }
+        set { self.set(0x20, newValue) }
+    }
+    public var hasDeleteHorizon: Bool { self.rawValue & 0x40 != 0 }
+
+    private mutating func set(_ bit: Int16, _ on: Bool) {
+        self.rawValue = on ? self.rawValue | bit : self.rawValue & ~bit
+    }
+}
+
+/// Where a record's timestamp comes from.
+public enum TimestampType: Int8, Hashable, Sendable {
+    case createTime = 0
+    case logAppendTime = 1
+}
+
+/// Why bytes are not a valid record batch or message set. The broker answers `CORRUPT_MESSAGE` (or
+/// `INVALID_RECORD`) for these.
+public struct RecordBatchError: Error, Hashable, Sendable, CustomStringConvertible {
+    public enum Kind: Hashable, Sendable {
+        case truncated
+        case invalidLength
+        case corrupt
+        case unsupportedMagic
+        case unsupportedCompression
+        case malformedRecord
+    }
+
+    public var kind: Kind
+    public var reason: String
+
+    public init(_ kind: Kind, _ reason: String) {
+        self.kind = kind
+        self.reason = reason
+    }
+
+    public var description: String { "invalid record batch: \(self.reason)" }
+}

@@ -78,6 +78,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Benchmarks behind scripts/bench-*.sh; not shipped.
+        .executableTarget(
+            name: "ferry-bench",
+            dependencies: ["KafkaModel", "KafkaProtocol", "KafkaRecords", "CFerryChecksums", nioCore],
+            swiftSettings: swiftSettings
+        ),
+
         .testTarget(name: "ZooKeeperTests", dependencies: ["ZooKeeper", "CZooKeeper"], swiftSettings: swiftSettings),
         .testTarget(
             name: "KafkaRecordsTests",

@@ -26,6 +26,8 @@ log() { echo "test.sh: $*" >&2; }
 
 bash scripts/setup.sh
 
+bash scripts/check-generated.sh
+
 log "building (debug, with tests)"
 swift build --build-tests
 

@@ -94,7 +94,7 @@ let package = Package(
         ),
         .testTarget(
             name: "KafkaProtocolTests",
-            dependencies: ["KafkaProtocol", "KafkaModel", nioCore],
+            dependencies: ["KafkaProtocol", "KafkaModel", "KafkaRecords", nioCore],
             resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),

@@ -49,14 +49,15 @@ class Recorder:
         self.saved = set()
         self.lock = threading.Lock()
 
-    def save(self, api_key, kind, version, frame):
+    def save(self, api_key, kind, version, frame, variant=None):
         name = API_NAMES.get(api_key, f"api{api_key}")
-        key = (name, kind, version, self.client)
+        client = self.client + (f"_{variant}" if variant else "")
+        key = (name, kind, version, client)
         with self.lock:
             if key in self.saved:
                 return
             self.saved.add(key)
-        with open(os.path.join(OUT, f"{name}_{kind}_v{version}_{self.client}.bin"), "wb") as handle:
+        with open(os.path.join(OUT, f"{name}_{kind}_v{version}_{client}.bin"), "wb") as handle:
             handle.write(frame)
 
 
@@ -91,6 +92,25 @@ def strip_api_versions_v3_tags(frame):
     return frame[:pos] + b"\x00"
 
 
+CODEC_NAMES = {0: "none", 1: "gzip", 2: "snappy", 3: "lz4", 4: "zstd"}
+
+
+def produce_codec(frame):
+    """The codec of the first record batch (or legacy wrapper) in a Produce request, so that one request per
+    codec is kept. Found by scanning for the batch header rather than decoding the request."""
+    magic_at = None
+    for pos in range(14, len(frame) - 24):
+        # A v2 batch: baseOffset 0 .. magic 2 at +16; a legacy entry: magic 0/1 at +16 with attributes at +17.
+        if frame[pos:pos + 8] == b"\x00" * 8 and frame[pos + 16] in (0, 1, 2):
+            magic_at = pos + 16
+            break
+    if magic_at is None:
+        return None
+    magic = frame[magic_at]
+    attributes = frame[magic_at + 5 + 1] if magic == 2 else frame[magic_at + 1]
+    return f"magic{magic}-{CODEC_NAMES.get(attributes & 7, attributes & 7)}"
+
+
 async def read_frame(reader):
     size = struct.unpack(">i", await reader.readexactly(4))[0]
     return await reader.readexactly(size)
@@ -101,7 +121,7 @@ async def pump_requests(reader, writer, recorder, pending):
         frame = await read_frame(reader)
         api_key, version, correlation = struct.unpack(">hhi", frame[:8])
         pending[correlation] = (api_key, version)
-        recorder.save(api_key, "request", version, frame)
+        recorder.save(api_key, "request", version, frame, produce_codec(frame) if api_key == 0 else None)
         writer.write(struct.pack(">i", len(frame)) + frame)
         await writer.drain()
 
@@ -178,6 +198,17 @@ admin.delete_topics(['golden-kp3']); admin.close()
 
 KAFKA_PYTHON_2 = f"""
 from kafka import KafkaProducer, KafkaConsumer
+# Old brokers' protocol: Produce v2 with magic 1 (0.10.1) and Produce v1 with magic 0 (0.9), compressed and not.
+for api_version in [(0, 10, 1), (0, 9)]:
+    for codec in [None, 'gzip']:
+        try:
+            producer = KafkaProducer(bootstrap_servers='{BOOTSTRAP}', api_version=api_version, compression_type=codec,
+                acks=1, linger_ms=5, max_block_ms=5000, request_timeout_ms=5000)
+            for i in range(10):
+                producer.send('golden-kp2-old', key=b'k%d' % i, value=(b'value %d ' % i) * 20)
+            producer.flush(timeout=5); producer.close(timeout=5)
+        except Exception as error:
+            print('old protocol', api_version, codec, type(error).__name__)
 for codec in [None, 'gzip', 'snappy', 'lz4']:
     try:
         producer = KafkaProducer(bootstrap_servers='{BOOTSTRAP}', compression_type=codec, acks='all', linger_ms=5)

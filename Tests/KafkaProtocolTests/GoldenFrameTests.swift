@@ -116,7 +116,7 @@ struct GoldenFrame: CustomStringConvertible, Sendable {
     }
 
     @Test func aKafkaPythonProduceRequestCarriesWhatItSent() throws {
-        let frame = try #require(GoldenFrame.all.first { $0.apiKey == .produce && $0.isRequest && $0.client == "kafka-python" })
+        let frame = try #require(GoldenFrame.all.first { $0.apiKey == .produce && $0.isRequest && $0.client == "kafka-python_magic2-gzip" })
         let request = try KafkaRequestFrame(parsing: frame.bytes).decodeBody(as: ProduceRequest.self)
         #expect(request.acks == -1)
         #expect(request.topicData.first?.name == "golden-kp3")

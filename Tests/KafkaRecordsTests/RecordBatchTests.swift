@@ -211,3 +211,40 @@ enum Fixtures {
         #expect(throws: RecordBatchError.self) { try LegacyMessageSet.decode(encoded) }
     }
 }
+
+@Suite struct RecordBatchPropertyTests {
+    /// Random records in random codecs: whatever goes into the builder comes out of the batch.
+    @Test func randomBatchesRoundTrip() throws {
+        var generator = SystemRandomNumberGenerator()
+        func bytes(_ maximum: Int) -> ByteBuffer? {
+            let length = Int.random(in: -1...maximum, using: &generator)
+            return length < 0 ? nil : ByteBuffer(bytes: (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        }
+        for _ in 0..<200 {
+            let codec = CompressionCodec.allCases.randomElement(using: &generator)!
+            var builder = RecordBatchBuilder(compression: codec)
+            builder.baseOffset = Int64.random(in: 0...1_000_000_000, using: &generator)
+            let base = Int64.random(in: -1...2_000_000_000_000, using: &generator)
+            var expected: [(Int64, ByteBuffer?, ByteBuffer?, [RecordHeader])] = []
+            for _ in 0..<Int.random(in: 1...40, using: &generator) {
+                let timestamp = base + Int64.random(in: -5000...5000, using: &generator)
+                let headers = (0..<Int.random(in: 0...3, using: &generator)).map { index in
+                    RecordHeader(key: "h\(index)-\(Int.random(in: 0...9, using: &generator))", value: bytes(20))
+                }
+                let (key, value) = (bytes(30), bytes(300))
+                builder.append(timestamp: timestamp, key: key, value: value, headers: headers)
+                expected.append((timestamp, key, value, headers))
+            }
+            let batch = try builder.build()
+            try batch.validate()
+            let records = try batch.records()
+            #expect(records.count == expected.count)
+            #expect(batch.maxTimestamp == expected.map(\.0).max())
+            for (index, (record, want)) in zip(records, expected).enumerated() {
+                #expect(batch.baseTimestamp + record.timestampDelta == want.0)
+                #expect(Int(record.offsetDelta) == index)
+                #expect(record.key == want.1 && record.value == want.2 && record.headers == want.3)
+            }
+        }
+    }
+}

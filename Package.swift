@@ -87,6 +87,11 @@ let package = Package(
 
         .testTarget(name: "ZooKeeperTests", dependencies: ["ZooKeeper", "CZooKeeper"], swiftSettings: swiftSettings),
         .testTarget(
+            name: "LogStorageTests",
+            dependencies: ["LogStorage", "KafkaRecords", nioCore],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "KafkaRecordsTests",
             dependencies: ["KafkaRecords", "CFerryChecksums", nioCore],
             resources: [.copy("Fixtures")],

@@ -1,0 +1,23 @@
+/// Per-log settings, with Kafka's names and defaults (topic-level names; the broker's `log.*` keys map here).
+public struct LogConfig: Hashable, Sendable {
+    /// `segment.bytes`: roll a new segment when the active one would exceed this (default 1 GiB).
+    public var segmentBytes: Int = 1 << 30
+    /// `segment.ms`: roll when the active segment's first batch is this old (default 7 days).
+    public var segmentMs: Int64 = 7 * 24 * 3_600_000
+    /// `segment.index.bytes`: maximum size of an offset or time index (default 10 MiB).
+    public var maxIndexBytes: Int = 10 * 1024 * 1024
+    /// `index.interval.bytes`: bytes of log between offset-index entries (default 4096).
+    public var indexIntervalBytes: Int = 4096
+    /// `retention.ms`: delete segments whose newest record is older than this; -1 keeps them (default 7 days).
+    public var retentionMs: Int64 = 7 * 24 * 3_600_000
+    /// `retention.bytes`: delete the oldest segments while the log is larger than this; -1 = no limit.
+    public var retentionBytes: Int64 = -1
+    /// `flush.messages`: fsync after this many appended records (default: never; the page cache decides).
+    public var flushMessages: Int64 = Int64.max
+    /// `flush.ms`: fsync when the last flush is this old (default: never).
+    public var flushMs: Int64 = Int64.max
+    /// `message.timestamp.type`: CreateTime keeps producer timestamps; LogAppendTime stamps the broker's.
+    public var useLogAppendTime = false
+
+    public init() {}
+}

@@ -1,0 +1,338 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import KafkaRecords
+import Logging
+import NIOCore
+
+/// What an append did.
+public struct LogAppendInfo: Hashable, Sendable {
+    public var firstOffset: Int64
+    public var lastOffset: Int64
+    /// The broker's append time for LogAppendTime logs, -1 for CreateTime (the Produce response's field).
+    public var logAppendTime: Int64
+    public var recordCount: Int
+}
+
+/// A run of whole batches in one segment file: what a fetch sends, ideally with `sendfile`.
+public struct LogReadSlice: Sendable {
+    /// The segment file; holding it keeps the bytes readable even if retention deletes the segment meanwhile.
+    public var file: LogFile
+    public var position: Int64
+    public var length: Int
+
+    /// The bytes, copied into memory (for tools and tests; the broker sends the file region instead).
+    public func bytes() throws -> ByteBuffer { try self.file.read(at: self.position, length: self.length) }
+}
+
+/// One partition's log: a directory `<topic>-<partition>` of segments, as Apache Kafka lays it out.
+///
+/// Offsets are assigned on append (`append`) or kept as the leader assigned them (`appendAsFollower`). The high
+/// watermark is the caller's: reads take an upper bound. Recovery runs on open for segments at or after the
+/// recovery point (see `open`). Invariant, checked after every change: `logStartOffset <= logEndOffset`.
+///
+/// Not thread-safe: owned by one caller (the broker's `Partition` actor), like Kafka's `LocalLog`.
+public final class PartitionLog {
+    public let directory: String
+    public private(set) var config: LogConfig
+    public private(set) var logStartOffset: Int64
+    /// Offsets below this are known to be on disk (flushed); recovery scans from here after a crash.
+    public private(set) var recoveryPoint: Int64
+    public private(set) var leaderEpochs: LeaderEpochCache
+    private var segments: [LogSegment]
+    private var unflushedRecords: Int64 = 0
+    private var lastFlushTime: Int64
+    private let clock: @Sendable () -> Int64
+    private let logger: Logger
+
+    /// The offset the next record gets.
+    public var logEndOffset: Int64 { self.segments.last!.nextOffset }
+    /// Total bytes of the segment files.
+    public var sizeInBytes: Int64 { self.segments.reduce(0) { $0 + $1.size } }
+    /// Base offsets of the segments, oldest first.
+    public var segmentBaseOffsets: [Int64] { self.segments.map(\.baseOffset) }
+
+    private init(
+        directory: String, config: LogConfig, segments: [LogSegment], logStartOffset: Int64, recoveryPoint: Int64,
+        leaderEpochs: LeaderEpochCache, clock: @escaping @Sendable () -> Int64, logger: Logger
+    ) {
+        self.directory = directory
+        self.config = config
+        self.segments = segments
+        self.logStartOffset = logStartOffset
+        self.recoveryPoint = recoveryPoint
+        self.leaderEpochs = leaderEpochs
+        self.clock = clock
+        self.lastFlushTime = clock()
+        self.logger = logger
+    }
+
+    /// Opens the log in `directory` (created if missing), recovering what may be unflushed.
+    ///
+    /// Segments wholly before `recoveryPoint` are trusted (their indexes are checked and rebuilt if missing or
+    /// corrupt); from the segment holding the recovery point on, each segment is scanned batch by batch, and the
+    /// first invalid batch truncates its segment and drops every later segment, with a log line saying how many
+    /// bytes went.
+    public static func open(
+        directory: String,
+        config: LogConfig = LogConfig(),
+        recoveryPoint: Int64 = 0,
+        logStartOffset: Int64 = 0,
+        clock: @escaping @Sendable () -> Int64 = { wallClockMillis() },
+        logger: Logger = Logger(label: "ferry.log")
+    ) throws -> PartitionLog {
+        var logger = logger
+        logger[metadataKey: "log"] = "\(directory.split(separator: "/").last ?? "")"
+        try FileSystem.createDirectory(directory)
+        var baseOffsets: [Int64] = []
+        for name in try FileSystem.list(directory) {
+            if name.hasSuffix(".tmp") || name.hasSuffix(".deleted") {
+                try FileSystem.remove(directory + "/" + name)
+            } else if name.hasSuffix(".log"), let base = Int64(name.dropLast(4)) {
+                baseOffsets.append(base)
+            }
+        }
+        baseOffsets.sort()
+        var segments: [LogSegment] = []
+        let recoverFrom = baseOffsets.last { $0 <= recoveryPoint } ?? baseOffsets.first ?? 0
+        var dropRest = false
+        for base in baseOffsets {
+            let segment = try LogSegment(directory: directory, baseOffset: base, config: config, create: false)
+            if dropRest {
+                logger.warning("deleting segment \(base) after a corrupt earlier segment (\(segment.size) bytes)")
+                try segment.deleteFiles()
+                continue
+            }
+            if base >= recoverFrom || !segment.indexesLookSane(nextBase: baseOffsets.first { $0 > base }) {
+                let fileSize = segment.size
+                let dropped = try segment.recover()
+                if dropped > 0 {
+                    logger.warning("recovery truncated segment \(base): dropped \(dropped) of \(fileSize) bytes after the last valid batch")
+                    dropRest = true
+                }
+            } else {
+                try segment.loadClean(nextBase: baseOffsets.first { $0 > base })
+            }
+            segments.append(segment)
+        }
+        if segments.isEmpty {
+            segments.append(try LogSegment(directory: directory, baseOffset: logStartOffset, config: config, create: true))
+        }
+        let openedAt = clock()
+        for segment in segments { segment.createdAt = openedAt }
+        let leaderEpochs = try LeaderEpochCache(path: directory + "/leader-epoch-checkpoint")
+        let log = PartitionLog(
+            directory: directory, config: config, segments: segments,
+            logStartOffset: max(logStartOffset, segments.first!.baseOffset),
+            recoveryPoint: min(recoveryPoint, segments.last!.nextOffset), leaderEpochs: leaderEpochs, clock: clock, logger: logger)
+        try log.leaderEpochs.truncate(fromEnd: log.logEndOffset)
+        log.checkInvariant()
+        return log
+    }
+
+    private func checkInvariant() {
+        precondition(self.logStartOffset <= self.logEndOffset, "log start \(self.logStartOffset) beyond log end \(self.logEndOffset)")
+    }
+
+    // MARK: Appends
+
+    /// Appends a batch as the partition leader: validates its CRC, assigns offsets from the log end, stamps the
+    /// leader epoch (and the append time for LogAppendTime logs).
+    /// - Throws: `LogStorageError(.invalidBatch)` for a corrupt batch; I/O errors.
+    @discardableResult
+    public func append(_ batch: RecordBatch, leaderEpoch: Int32) throws -> LogAppendInfo {
+        do { try batch.validate() } catch { throw LogStorageError(.invalidBatch, "\(error)", path: self.directory) }
+        var batch = batch
+        batch.baseOffset = self.logEndOffset
+        batch.partitionLeaderEpoch = leaderEpoch
+        var appendTime: Int64 = -1
+        if self.config.useLogAppendTime {
+            appendTime = self.clock()
+            batch.setLogAppendTime(appendTime)
+        }
+        try self.write(batch)
+        return LogAppendInfo(firstOffset: batch.baseOffset, lastOffset: batch.lastOffset, logAppendTime: appendTime, recordCount: Int(batch.recordsCount))
+    }
+
+    /// Appends a batch as a follower: offsets and leader epoch are the leader's and must continue the log.
+    @discardableResult
+    public func appendAsFollower(_ batch: RecordBatch) throws -> LogAppendInfo {
+        do { try batch.validate() } catch { throw LogStorageError(.invalidBatch, "\(error)", path: self.directory) }
+        guard batch.baseOffset >= self.logEndOffset else {
+            throw LogStorageError(.invalidBatch, "batch at \(batch.baseOffset) is before the log end \(self.logEndOffset)", path: self.directory)
+        }
+        try self.write(batch)
+        return LogAppendInfo(firstOffset: batch.baseOffset, lastOffset: batch.lastOffset, logAppendTime: -1, recordCount: Int(batch.recordsCount))
+    }
+
+    private func write(_ batch: RecordBatch) throws {
+        let now = self.clock()
+        if self.segments.last!.shouldRoll(adding: batch.sizeInBytes, batchTimestamp: batch.maxTimestamp, now: now) {
+            try self.roll(at: batch.baseOffset)
+        }
+        try self.segments.last!.append(batch)
+        if batch.partitionLeaderEpoch >= 0 {
+            try self.leaderEpochs.assign(epoch: batch.partitionLeaderEpoch, startOffset: batch.baseOffset)
+        }
+        self.unflushedRecords += Int64(batch.recordsCount)
+        if self.unflushedRecords >= self.config.flushMessages || now - self.lastFlushTime >= self.config.flushMs {
+            try self.flush()
+        }
+    }
+
+    /// Starts a new active segment at `offset`; the old one is sealed.
+    private func roll(at offset: Int64) throws {
+        let old = self.segments.last!
+        if old.isEmpty {
+            // An empty segment is replaced rather than kept (its base offset must match its first batch).
+            try old.deleteFiles()
+            self.segments.removeLast()
+        } else {
+            try old.seal()
+        }
+        let segment = try LogSegment(directory: self.directory, baseOffset: offset, config: self.config, create: true)
+        segment.createdAt = self.clock()
+        self.segments.append(segment)
+        self.logger.info("rolled new log segment at offset \(offset)")
+    }
+
+    /// Forces everything appended to disk and advances the recovery point to the log end.
+    public func flush() throws {
+        for segment in self.segments where segment.nextOffset > self.recoveryPoint { try segment.flush() }
+        self.recoveryPoint = self.logEndOffset
+        self.unflushedRecords = 0
+        self.lastFlushTime = self.clock()
+    }
+
+    // MARK: Reads
+
+    /// Reads whole batches from `offset`, up to `maxBytes` (the first batch is returned whole even if larger, as
+    /// Kafka does from Fetch v3 so consumers always progress) and stopping before `maxOffset` (the high watermark).
+    /// - Returns: slices of segment files, in offset order; empty at the log end.
+    /// - Throws: `LogStorageError(.offsetOutOfRange)` for an offset before the log start or after the log end.
+    public func read(from offset: Int64, maxBytes: Int, maxOffset: Int64? = nil) throws -> [LogReadSlice] {
+        guard offset >= self.logStartOffset, offset <= self.logEndOffset else {
+            throw LogStorageError(
+                .offsetOutOfRange, "offset \(offset) is outside \(self.logStartOffset)...\(self.logEndOffset)", path: self.directory)
+        }
+        let limit = min(maxOffset ?? self.logEndOffset, self.logEndOffset)
+        var slices: [LogReadSlice] = []
+        var remaining = maxBytes
+        var index = self.segments.lastIndex { $0.baseOffset <= offset } ?? 0
+        var nextOffset = offset
+        while index < self.segments.count, nextOffset < limit {
+            let segment = self.segments[index]
+            if var position = try segment.position(of: nextOffset) {
+                let start = position
+                while let header = try segment.batchHeader(at: position), header.baseOffset < limit {
+                    let firstBatch = slices.isEmpty && position == start
+                    guard header.size <= remaining || firstBatch else { break }
+                    remaining -= header.size
+                    position += Int64(header.size)
+                    nextOffset = header.lastOffset + 1
+                }
+                if position > start { slices.append(LogReadSlice(file: segment.log, position: start, length: Int(position - start))) }
+                if remaining <= 0 || position < segment.size { break }
+            }
+            index += 1
+        }
+        return slices
+    }
+
+    /// The first offset whose batch has a timestamp at or after `timestamp` (ListOffsets by time), with that
+    /// batch's max timestamp; `nil` if every record is older.
+    public func offset(forTimestamp timestamp: Int64) throws -> (offset: Int64, timestamp: Int64)? {
+        for segment in self.segments where segment.maxTimestamp >= timestamp {
+            if let found = try segment.offset(forTimestamp: timestamp) {
+                return (max(found.offset, self.logStartOffset), found.timestamp)
+            }
+        }
+        return nil
+    }
+
+    // MARK: Truncation, deletion, retention
+
+    /// Removes every record at or after `offset` (a follower matching its leader's log).
+    public func truncate(to offset: Int64) throws {
+        guard offset < self.logEndOffset else { return }
+        if offset <= self.segments.first!.baseOffset {
+            for segment in self.segments { try segment.deleteFiles() }
+            self.segments = [try LogSegment(directory: self.directory, baseOffset: offset, config: self.config, create: true)]
+            self.logStartOffset = offset
+        } else {
+            while let last = self.segments.last, last.baseOffset >= offset {
+                try last.deleteFiles()
+                self.segments.removeLast()
+            }
+            let removed = try self.segments.last!.truncate(to: offset)
+            self.logger.info("truncated log to offset \(offset) (\(removed) bytes from the last segment)")
+        }
+        self.recoveryPoint = min(self.recoveryPoint, self.logEndOffset)
+        try self.leaderEpochs.truncate(fromEnd: self.logEndOffset)
+        self.checkInvariant()
+    }
+
+    /// Moves the log start to `offset` (DeleteRecords) and deletes the segments wholly before it.
+    public func deleteRecords(before offset: Int64) throws {
+        guard offset > self.logStartOffset else { return }
+        guard offset <= self.logEndOffset else {
+            throw LogStorageError(.offsetOutOfRange, "cannot delete records before \(offset), past the log end \(self.logEndOffset)")
+        }
+        self.logStartOffset = offset
+        if offset == self.logEndOffset && !self.segments.last!.isEmpty { try self.roll(at: offset) }
+        _ = try self.deleteSegments { segment, _ in segment.nextOffset <= offset }
+        self.checkInvariant()
+    }
+
+    /// Applies `retention.ms` and `retention.bytes`: deletes whole segments, oldest first, never the active one.
+    /// - Returns: how many segments were deleted.
+    @discardableResult
+    public func applyRetention() throws -> Int {
+        let now = self.clock()
+        var deleted = 0
+        if self.config.retentionMs >= 0 {
+            deleted += try self.deleteSegments { segment, _ in segment.maxTimestamp >= 0 && now - segment.maxTimestamp > self.config.retentionMs }
+        }
+        if self.config.retentionBytes >= 0 {
+            var excess = self.sizeInBytes - self.config.retentionBytes
+            deleted += try self.deleteSegments { segment, _ in
+                guard excess - segment.size >= 0 else { return false }
+                excess -= segment.size
+                return true
+            }
+        }
+        return deleted
+    }
+
+    /// Deletes leading non-active segments while `predicate` holds, and moves the log start past them.
+    private func deleteSegments(while predicate: (LogSegment, Int) -> Bool) throws -> Int {
+        var count = 0
+        while self.segments.count > 1, predicate(self.segments[0], count) {
+            let segment = self.segments.removeFirst()
+            try segment.deleteFiles()
+            count += 1
+            self.logger.info("deleted log segment \(segment.baseOffset) (\(segment.size) bytes, offsets up to \(segment.nextOffset - 1))")
+        }
+        if count > 0 { self.logStartOffset = max(self.logStartOffset, self.segments[0].baseOffset) }
+        return count
+    }
+
+    /// Flushes, seals the active segment's indexes to their used size, and makes the recovery point the log end:
+    /// the next open trusts everything (Kafka's clean shutdown).
+    public func close() throws {
+        try self.flush()
+        try self.segments.last!.seal()
+    }
+
+    /// Deletes the whole log directory (topic deletion).
+    public func deleteDirectory() throws {
+        try FileSystem.removeDirectory(self.directory)
+    }
+}
+
+/// Milliseconds since the epoch, from the system clock.
+public func wallClockMillis() -> Int64 {
+    var spec = timespec()
+    clock_gettime(CLOCK_REALTIME, &spec)
+    return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+}

@@ -69,7 +69,8 @@ public final class PartitionLog {
 
     /// Opens the log in `directory` (created if missing), recovering what may be unflushed.
     ///
-    /// Segments wholly before `recoveryPoint` are trusted (their indexes are checked and rebuilt if missing or
+    /// `recoveryPoint` `Int64.max` means a clean shutdown: nothing is scanned. Otherwise segments wholly before
+    /// `recoveryPoint` are trusted (their indexes are checked and rebuilt if missing or
     /// corrupt); from the segment holding the recovery point on, each segment is scanned batch by batch, and the
     /// first invalid batch truncates its segment and drops every later segment, with a log line saying how many
     /// bytes went.
@@ -94,7 +95,8 @@ public final class PartitionLog {
         }
         baseOffsets.sort()
         var segments: [LogSegment] = []
-        let recoverFrom = baseOffsets.last { $0 <= recoveryPoint } ?? baseOffsets.first ?? 0
+        // Int64.max: the log was shut down cleanly and nothing needs scanning (Kafka's hadCleanShutdown).
+        let recoverFrom: Int64? = recoveryPoint == .max ? nil : baseOffsets.last { $0 <= recoveryPoint } ?? baseOffsets.first ?? 0
         var dropRest = false
         for base in baseOffsets {
             let segment = try LogSegment(directory: directory, baseOffset: base, config: config, create: false)
@@ -103,7 +105,7 @@ public final class PartitionLog {
                 try segment.deleteFiles()
                 continue
             }
-            if base >= recoverFrom || !segment.indexesLookSane(nextBase: baseOffsets.first { $0 > base }) {
+            if recoverFrom.map({ base >= $0 }) ?? false || !segment.indexesLookSane(nextBase: baseOffsets.first { $0 > base }) {
                 let fileSize = segment.size
                 let dropped = try segment.recover()
                 if dropped > 0 {

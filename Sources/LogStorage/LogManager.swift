@@ -1,0 +1,144 @@
+import KafkaModel
+import Logging
+
+/// All partition logs of a broker, spread over its `log.dirs`.
+///
+/// Each log directory holds `meta.properties` (the broker id that owns it; a directory of another broker is
+/// refused), one subdirectory `<topic>-<partition>` per log, and the checkpoints `recovery-point-offset-checkpoint`,
+/// `replication-offset-checkpoint` and `log-start-offset-checkpoint`. A clean shutdown leaves `.kafka_cleanshutdown`;
+/// at start its presence means no log needs scanning, its absence that logs are recovered from their checkpointed
+/// recovery points.
+///
+/// Not thread-safe: owned by the broker's storage actor.
+public final class LogManager {
+    public let logDirectories: [String]
+    public let brokerId: Int32
+    public var defaultConfig: LogConfig
+    private var logs: [TopicPartition: (log: PartitionLog, directory: String)] = [:]
+    private let clock: @Sendable () -> Int64
+    private let logger: Logger
+    static let cleanShutdownFile = ".kafka_cleanshutdown"
+
+    /// Opens every log directory and loads the logs in it.
+    /// - Throws: `LogStorageError(.foreignLogDirectory)` if a directory belongs to another broker id.
+    public init(
+        logDirectories: [String], brokerId: Int32, clusterId: String? = nil, defaultConfig: LogConfig = LogConfig(),
+        topicConfigs: (TopicPartition) -> LogConfig? = { _ in nil },
+        clock: @escaping @Sendable () -> Int64 = { wallClockMillis() }, logger: Logger = Logger(label: "ferry.log-manager")
+    ) throws {
+        guard !logDirectories.isEmpty else { throw LogStorageError(.invalidConfig, "log.dirs is empty") }
+        self.logDirectories = logDirectories
+        self.brokerId = brokerId
+        self.defaultConfig = defaultConfig
+        self.clock = clock
+        self.logger = logger
+        for directory in logDirectories {
+            try FileSystem.createDirectory(directory)
+            try Self.checkOwnership(directory, brokerId: brokerId, clusterId: clusterId)
+            let clean = FileSystem.exists(directory + "/" + Self.cleanShutdownFile)
+            let recoveryPoints = try OffsetCheckpointFile(path: directory + "/recovery-point-offset-checkpoint").read()
+            let startOffsets = try OffsetCheckpointFile(path: directory + "/log-start-offset-checkpoint").read()
+            var loaded = 0
+            for name in try FileSystem.list(directory) where FileSystem.isDirectory(directory + "/" + name) {
+                guard let partition = TopicPartition(directoryName: name) else { continue }
+                let log = try PartitionLog.open(
+                    directory: directory + "/" + name, config: topicConfigs(partition) ?? defaultConfig,
+                    recoveryPoint: clean ? Int64.max : recoveryPoints[partition] ?? 0,
+                    logStartOffset: startOffsets[partition] ?? 0, clock: clock, logger: logger)
+                self.logs[partition] = (log, directory)
+                loaded += 1
+            }
+            // From here on a crash is an unclean shutdown.
+            try FileSystem.remove(directory + "/" + Self.cleanShutdownFile)
+            logger.info("loaded \(loaded) logs from \(directory) after \(clean ? "a clean shutdown" : "an unclean shutdown: recovered from checkpoints")")
+        }
+    }
+
+    /// Reads or writes the directory's `meta.properties` and refuses a directory of another broker.
+    private static func checkOwnership(_ directory: String, brokerId: Int32, clusterId: String?) throws {
+        let path = directory + "/meta.properties"
+        if let text = try FileSystem.readText(path) {
+            let properties = Dictionary(
+                text.split(separator: "\n").filter { !$0.hasPrefix("#") }.compactMap { line -> (String, String)? in
+                    guard let equals = line.firstIndex(of: "=") else { return nil }
+                    return (String(line[..<equals]), String(line[line.index(after: equals)...]))
+                }, uniquingKeysWith: { _, last in last })
+            if let stored = properties["broker.id"], stored != String(brokerId) {
+                throw LogStorageError(
+                    .foreignLogDirectory,
+                    "configured broker.id \(brokerId) doesn't match stored broker.id \(stored) in meta.properties. "
+                        + "If you moved your data, make sure your configured broker.id matches. If you intend to create a "
+                        + "new broker, you should remove all data in your data directories (log.dirs).",
+                    path: path)
+            }
+            return
+        }
+        var text = "#\n#Written by Ferry\nversion=0\nbroker.id=\(brokerId)\n"
+        if let clusterId { text += "cluster.id=\(clusterId)\n" }
+        try FileSystem.writeAtomically(text, to: path)
+    }
+
+    public var partitions: [TopicPartition] { self.logs.keys.sorted() }
+
+    public func log(_ partition: TopicPartition) -> PartitionLog? { self.logs[partition]?.log }
+
+    /// The log of `partition`, created in the log directory holding the fewest partitions if it is new.
+    public func getOrCreateLog(_ partition: TopicPartition, config: LogConfig? = nil) throws -> PartitionLog {
+        if let existing = self.logs[partition] { return existing.log }
+        let counts = Dictionary(grouping: self.logs.values, by: \.directory).mapValues(\.count)
+        let directory = self.logDirectories.min { counts[$0, default: 0] < counts[$1, default: 0] }!
+        let log = try PartitionLog.open(
+            directory: directory + "/" + partition.description, config: config ?? self.defaultConfig, clock: self.clock,
+            logger: self.logger)
+        self.logs[partition] = (log, directory)
+        self.logger.info("created log for \(partition) in \(directory)")
+        return log
+    }
+
+    /// Deletes a partition's log and its directory (topic deletion).
+    public func deleteLog(_ partition: TopicPartition) throws {
+        guard let (log, _) = self.logs.removeValue(forKey: partition) else { return }
+        try log.deleteDirectory()
+        self.logger.info("deleted log for \(partition)")
+    }
+
+    /// Applies retention to every log. - Returns: segments deleted.
+    @discardableResult
+    public func applyRetention() throws -> Int {
+        try self.logs.values.reduce(0) { $0 + (try $1.log.applyRetention()) }
+    }
+
+    /// Writes the recovery-point and log-start checkpoints of every directory.
+    public func checkpoint() throws {
+        for directory in self.logDirectories {
+            let here = self.logs.filter { $0.value.directory == directory }
+            try OffsetCheckpointFile(path: directory + "/recovery-point-offset-checkpoint").write(here.mapValues { $0.log.recoveryPoint })
+            try OffsetCheckpointFile(path: directory + "/log-start-offset-checkpoint").write(here.mapValues { $0.log.logStartOffset })
+        }
+    }
+
+    /// Writes each directory's `replication-offset-checkpoint` from the high watermarks the caller keeps.
+    public func checkpointHighWatermarks(_ highWatermarks: [TopicPartition: Int64]) throws {
+        for directory in self.logDirectories {
+            let here = highWatermarks.filter { self.logs[$0.key]?.directory == directory }
+            try OffsetCheckpointFile(path: directory + "/replication-offset-checkpoint").write(here)
+        }
+    }
+
+    /// The high watermarks saved by `checkpointHighWatermarks`, for a broker starting up.
+    public func savedHighWatermarks() throws -> [TopicPartition: Int64] {
+        try self.logDirectories.reduce(into: [:]) { result, directory in
+            result.merge(try OffsetCheckpointFile(path: directory + "/replication-offset-checkpoint").read()) { $1 }
+        }
+    }
+
+    /// Flushes and closes every log, writes the checkpoints and the clean-shutdown marker.
+    public func shutdown() throws {
+        for (log, _) in self.logs.values { try log.close() }
+        try self.checkpoint()
+        for directory in self.logDirectories {
+            try FileSystem.writeAtomically("", to: directory + "/" + Self.cleanShutdownFile)
+        }
+        self.logger.info("log manager shut down cleanly (\(self.logs.count) logs)")
+    }
+}

@@ -67,7 +67,7 @@ let package = Package(
         // The Kafka-style tools (topics, console producer/consumer, zookeeper-shell, ...), one file per subcommand.
         .target(
             name: "FerryCLI",
-            dependencies: ["ZooKeeper", "Coordination", "KafkaClient", "LogStorage", argumentParser, logging],
+            dependencies: ["ZooKeeper", "Coordination", "KafkaClient", "KafkaRecords", "LogStorage", argumentParser, logging],
             swiftSettings: swiftSettings
         ),
 
@@ -89,6 +89,11 @@ let package = Package(
         .testTarget(
             name: "LogStorageTests",
             dependencies: ["LogStorage", "KafkaRecords", nioCore],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FerryCLITests",
+            dependencies: ["FerryCLI", "LogStorage", "KafkaRecords", "KafkaModel", nioCore],
             swiftSettings: swiftSettings
         ),
         .testTarget(

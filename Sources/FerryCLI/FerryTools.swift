@@ -7,6 +7,7 @@ import Logging
 public enum FerryTools {
     public static let subcommands: [any ParsableCommand.Type] = [
         ZooKeeperShellCommand.self,
+        DumpLogCommand.self,
     ]
 
     public static let version = "0.1.0"

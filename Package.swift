@@ -81,7 +81,7 @@ let package = Package(
         // Benchmarks behind scripts/bench-*.sh; not shipped.
         .executableTarget(
             name: "ferry-bench",
-            dependencies: ["KafkaModel", "KafkaProtocol", "KafkaRecords", "CFerryChecksums", nioCore],
+            dependencies: ["KafkaModel", "KafkaProtocol", "KafkaRecords", "LogStorage", "CFerryChecksums", nioCore],
             swiftSettings: swiftSettings
         ),
 

@@ -108,6 +108,16 @@ public final class LogManager {
         try self.logs.values.reduce(0) { $0 + (try $1.log.applyRetention()) }
     }
 
+    /// The periodic work of `log.retention.check.interval.ms`: retention, due `flush.ms` flushes, checkpoints.
+    /// - Returns: segments deleted by retention.
+    @discardableResult
+    public func runMaintenance() throws -> Int {
+        let deleted = try self.applyRetention()
+        for (log, _) in self.logs.values { try log.flushIfDue() }
+        try self.checkpoint()
+        return deleted
+    }
+
     /// Writes the recovery-point and log-start checkpoints of every directory.
     public func checkpoint() throws {
         for directory in self.logDirectories {

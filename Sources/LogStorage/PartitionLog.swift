@@ -206,6 +206,13 @@ public final class PartitionLog {
         self.lastFlushTime = self.clock()
     }
 
+    /// Flushes if `flush.ms` has passed since the last flush and something is unflushed (the periodic check).
+    public func flushIfDue() throws {
+        guard self.unflushedRecords > 0, self.config.flushMs != Int64.max, self.clock() - self.lastFlushTime >= self.config.flushMs
+        else { return }
+        try self.flush()
+    }
+
     // MARK: Reads
 
     /// Reads whole batches from `offset`, up to `maxBytes` (the first batch is returned whole even if larger, as

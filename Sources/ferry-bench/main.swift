@@ -5,6 +5,7 @@ import Foundation
 import KafkaModel
 import KafkaProtocol
 import KafkaRecords
+import LogStorage
 import NIOCore
 
 /// Runs `body` repeatedly for at least `minimum`, returning the best per-iteration time in seconds (best of
@@ -98,10 +99,85 @@ func codecBenchmarks() throws {
     if sink == 42 { print("") }  // keep the checksums alive
 }
 
-let arguments = CommandLine.arguments.dropFirst()
+/// Seconds taken by `body`.
+func time(_ body: () throws -> Void) rethrows -> Double {
+    let clock = ContinuousClock()
+    let start = clock.now
+    try body()
+    let elapsed = clock.now - start
+    return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+}
+
+/// Runs dd and returns its wall time in seconds.
+func dd(_ arguments: [String]) throws -> Double {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/dd")
+    process.arguments = arguments
+    process.standardError = FileHandle.nullDevice
+    return try time {
+        try process.run()
+        process.waitUntilExit()
+    }
+}
+
+func storageBenchmarks(directory: String, megabytes: Int) throws {
+    print("ferry-bench storage in \(directory), \(megabytes) MB of 1 MB batches")
+    try? FileManager.default.removeItem(atPath: directory)
+    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    var builder = RecordBatchBuilder()
+    while builder.uncompressedRecordBytes < 1_000_000 {
+        builder.append(timestamp: 1_700_000_000_000, key: nil, value: ByteBuffer(repeating: 0x62, count: 1000))
+    }
+    let batch = try builder.build()
+    let mb = Double(megabytes * batch.sizeInBytes) / 1e6
+
+    // 1. Appends through the page cache, against dd writing the same amount to the same disk.
+    let log = try PartitionLog.open(directory: directory + "/bench-0")
+    let appendTime = try time { for _ in 0..<megabytes { try log.append(batch, leaderEpoch: 0) } }
+    let ddTime = try dd(["if=/dev/zero", "of=\(directory)/dd.bin", "bs=\(batch.sizeInBytes)", "count=\(megabytes)"])
+    print(String(format: "append, page cache          %7.0f MB/s   dd %7.0f MB/s   ratio %.2f  (target >= 0.80)",
+                 mb / appendTime, mb / ddTime, ddTime / appendTime))
+
+    // 2. flush.messages=1: one fdatasync per 1 MB batch, against dd with oflag=dsync.
+    let synced = min(megabytes, 256)
+    var config = LogConfig()
+    config.flushMessages = 1
+    let syncLog = try PartitionLog.open(directory: directory + "/bench-sync-0", config: config)
+    let syncTime = try time { for _ in 0..<synced { try syncLog.append(batch, leaderEpoch: 0) } }
+    let ddSyncTime = try dd(["if=/dev/zero", "of=\(directory)/dd-sync.bin", "bs=\(batch.sizeInBytes)", "count=\(synced)", "oflag=dsync"])
+    let syncMB = Double(synced * batch.sizeInBytes) / 1e6
+    print(String(format: "append, flush.messages=1    %7.0f MB/s   dd %7.0f MB/s   ratio %.2f  (target >= 0.80)",
+                 syncMB / syncTime, syncMB / ddSyncTime, ddSyncTime / syncTime))
+
+    // 3. Sequential reads of everything, 1 MB at a time (page cache; pread into memory).
+    var next: Int64 = 0
+    let readTime = try time {
+        while next < log.logEndOffset {
+            for slice in try log.read(from: next, maxBytes: 1 << 20) {
+                let bytes = try slice.bytes()
+                next += Int64(bytes.getInteger(at: bytes.readerIndex + 23, endianness: .big, as: Int32.self)! + 1)
+            }
+        }
+    }
+    print(String(format: "read                        %7.0f MB/s", mb / readTime))
+
+    // 4. Recovery of the whole log after an unclean shutdown (every batch scanned and CRC-checked), and the
+    // open after a clean one.
+    try log.flush()
+    let recoverTime = try time { _ = try PartitionLog.open(directory: directory + "/bench-0", recoveryPoint: 0) }
+    try log.close()
+    let cleanTime = try time { _ = try PartitionLog.open(directory: directory + "/bench-0", recoveryPoint: .max) }
+    print(String(format: "recovery, unclean %5.0f MB  %7.3f s   (target < 2 s for 1 GB)", mb, recoverTime))
+    print(String(format: "open, clean       %5.0f MB  %7.3f s   (target < 0.05 s)", mb, cleanTime))
+    try? FileManager.default.removeItem(atPath: directory)
+}
+
+let arguments = Array(CommandLine.arguments.dropFirst())
 switch arguments.first {
 case "codec":
     try codecBenchmarks()
+case "storage" where arguments.count >= 2:
+    try storageBenchmarks(directory: arguments[1], megabytes: arguments.count > 2 ? Int(arguments[2]) ?? 1024 : 1024)
 default:
-    print("usage: ferry-bench codec")
+    print("usage: ferry-bench codec | storage <directory> [megabytes]")
 }

@@ -1,0 +1,57 @@
+import KafkaModel
+import Logging
+
+/// The broker's storage as an actor: it owns the `LogManager` and its logs, serializes every access to them,
+/// and runs the periodic maintenance (retention, `flush.ms` flushes, checkpoints) every
+/// `log.retention.check.interval.ms` while `run()` is running.
+public actor LogService {
+    private let manager: LogManager
+    private let maintenanceInterval: Duration
+    private let logger: Logger
+
+    /// - Parameter maintenanceInterval: Kafka's `log.retention.check.interval.ms` (default 5 minutes).
+    public init(manager: sending LogManager, maintenanceInterval: Duration = .seconds(300), logger: Logger = Logger(label: "ferry.log-service")) {
+        self.manager = manager
+        self.maintenanceInterval = maintenanceInterval
+        self.logger = logger
+    }
+
+    /// Runs maintenance every interval until the task is cancelled. Failures are logged and retried next time.
+    public func run() async {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: self.maintenanceInterval)
+            } catch {
+                return
+            }
+            do {
+                let deleted = try self.manager.runMaintenance()
+                if deleted > 0 { self.logger.info("retention deleted \(deleted) log segments") }
+            } catch {
+                self.logger.error("log maintenance failed: \(error)")
+            }
+        }
+    }
+
+    /// Runs `body` with the log of `partition`, creating it if `create` (with `config`, else the default).
+    /// - Returns: `nil` if the log does not exist and `create` is false.
+    public func withLog<T: Sendable>(
+        _ partition: TopicPartition, create: Bool = false, config: LogConfig? = nil, _ body: (PartitionLog) throws -> T
+    ) throws -> T? {
+        guard let log = create ? try self.manager.getOrCreateLog(partition, config: config) : self.manager.log(partition) else {
+            return nil
+        }
+        return try body(log)
+    }
+
+    public func partitions() -> [TopicPartition] { self.manager.partitions }
+
+    public func deleteLog(_ partition: TopicPartition) throws { try self.manager.deleteLog(partition) }
+
+    public func checkpointHighWatermarks(_ highWatermarks: [TopicPartition: Int64]) throws {
+        try self.manager.checkpointHighWatermarks(highWatermarks)
+    }
+
+    /// Clean shutdown: flush, close, checkpoints, clean-shutdown marker.
+    public func shutdown() throws { try self.manager.shutdown() }
+}

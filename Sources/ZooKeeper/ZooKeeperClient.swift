@@ -340,6 +340,14 @@ public final class ZooKeeperClient: Sendable {
         return (reply.children, reply.stat, reply.watch!)
     }
 
+    /// Waits until the server this client reads from has applied every write the leader had committed when the
+    /// call was made. ZooKeeper only guarantees a session sees its own writes; call this before reading what
+    /// another client (on another server) wrote.
+    public func sync(_ path: String) async throws {
+        try Self.validate(path)
+        try await self.onSession { try await $0.sync(path) }
+    }
+
     /// Applies `operations` atomically: all of them, or none.
     /// - Returns: one result per operation, in order.
     /// - Throws: `ZooKeeperError` with the code of the operation that failed and `failedOperationIndex`.

@@ -450,6 +450,14 @@ final class ZooKeeperSession: Sendable {
         }
     }
 
+    /// The corresponding C function is `zoo_async`.
+    func sync(_ path: String) async throws {
+        let box = RequestBox<String>(operation: "sync", path: path, ledger: self.ledger)
+        _ = try await self.send(box) { handle, token in
+            zoo_async(handle, path, stringCompletion, token)
+        }
+    }
+
     /// The corresponding C function is `zoo_amulti`.
     func multi(_ operations: [ZooKeeperOperation]) async throws -> [ZooKeeperOperationResult] {
         let buffers = MultiBuffers(operations)

@@ -15,7 +15,9 @@ struct ZooKeeperClientTests {
         #expect(sequential == "/plain/item-0000000000")
         #expect(try await client.children("/plain") == ["item-0000000000"])
 
-        // The chroot is transparent to the chrooted client and real for everyone else.
+        // The chroot is transparent to the chrooted client and real for everyone else (after a sync: the two
+        // clients may read from different servers).
+        try await root.sync(base + "/plain")
         #expect(try await root.get(base + "/plain").string == "v0")
         let stat = try await client.set("/plain", data: Array("v1".utf8))
         #expect(stat.version == 1)
@@ -52,6 +54,7 @@ struct ZooKeeperClientTests {
         let owner = try await TestEnsemble.client()
         try await owner.create(base + "/alive", data: Array("1".utf8), mode: .ephemeral)
 
+        try await observer.sync(base)
         let (stat, watch) = try await observer.existsAndWatch(base + "/alive")
         #expect(stat?.ephemeralOwner == owner.sessionID)
         await #expect(throws: ZooKeeperError(.noChildrenForEphemerals, path: base + "/alive/child", operation: "create")) {
@@ -254,6 +257,7 @@ struct ZooKeeperClientTests {
         }
         #expect(outcomes == 401)
         let cleaner = try await TestEnsemble.client()
+        try await cleaner.sync(base)
         try await cleaner.deleteRecursively(base)
         await cleaner.close()
     }

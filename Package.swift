@@ -91,6 +91,7 @@ let package = Package(
             dependencies: ["LogStorage", "KafkaRecords", nioCore],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "CoordinationTests", dependencies: ["Coordination", "KafkaModel"], swiftSettings: swiftSettings),
         .testTarget(
             name: "FerryCLITests",
             dependencies: ["FerryCLI", "LogStorage", "KafkaRecords", "KafkaModel", nioCore],

@@ -52,7 +52,8 @@ let package = Package(
         .target(
             name: "BrokerServer",
             dependencies: [
-                "KafkaModel", "KafkaProtocol", "KafkaRecords", "LogStorage", "Coordination", nioCore, nioPosix, logging,
+                "KafkaModel", "KafkaProtocol", "KafkaRecords", "LogStorage", "Coordination", "ZooKeeper", nioCore, nioPosix,
+                logging,
             ],
             swiftSettings: swiftSettings
         ),
@@ -91,6 +92,7 @@ let package = Package(
             dependencies: ["LogStorage", "KafkaRecords", nioCore],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "BrokerServerTests", dependencies: ["BrokerServer", "LogStorage", "ZooKeeper"], swiftSettings: swiftSettings),
         .testTarget(name: "CoordinationTests", dependencies: ["Coordination", "KafkaModel"], swiftSettings: swiftSettings),
         .testTarget(
             name: "FerryCLITests",

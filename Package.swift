@@ -86,14 +86,19 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        .testTarget(name: "ZooKeeperTests", dependencies: ["ZooKeeper", "CZooKeeper"], swiftSettings: swiftSettings),
+        // Helpers for tests against the real ZooKeeper ensemble; linked by test targets only.
+        .target(name: "FerryTestKit", dependencies: ["ZooKeeper", "CZooKeeper"], swiftSettings: swiftSettings),
+
+        .testTarget(name: "ZooKeeperTests", dependencies: ["ZooKeeper", "CZooKeeper", "FerryTestKit"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LogStorageTests",
             dependencies: ["LogStorage", "KafkaRecords", nioCore],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "BrokerServerTests", dependencies: ["BrokerServer", "LogStorage", "ZooKeeper"], swiftSettings: swiftSettings),
-        .testTarget(name: "CoordinationTests", dependencies: ["Coordination", "KafkaModel"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CoordinationTests", dependencies: ["Coordination", "KafkaModel", "ZooKeeper", "FerryTestKit"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "FerryCLITests",
             dependencies: ["FerryCLI", "LogStorage", "KafkaRecords", "KafkaModel", nioCore],

@@ -1,5 +1,6 @@
 import Testing
 @testable import ZooKeeper
+import FerryTestKit
 
 /// Behaviour of the client against the real 3-node ensemble. Serialized: two of these tests kill a ZooKeeper
 /// server or a session, and the others should not see that as noise.

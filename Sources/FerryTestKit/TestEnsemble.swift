@@ -1,63 +1,65 @@
+// FerryTestKit: helpers for tests that use the real ZooKeeper ensemble scripts/test.sh starts. Linked by test
+// targets only.
 import CZooKeeper
 import Foundation
 import Synchronization
-import Testing
-@testable import ZooKeeper
+import ZooKeeper
 
 /// The real ZooKeeper ensemble `scripts/test.sh` starts for the tests, described by environment variables:
 /// `ZK_CONNECT` (all client addresses) and `ZK_ENSEMBLE_CONF_DIR` (the zoo<N>.cfg files the ensemble script
 /// was started with, so a test can kill and restart one node).
-enum TestEnsemble {
-    static var connect: String? { ProcessInfo.processInfo.environment["ZK_CONNECT"] }
-    static var confDir: String? { ProcessInfo.processInfo.environment["ZK_ENSEMBLE_CONF_DIR"] }
-    static var isAvailable: Bool { connect != nil }
+public enum TestEnsemble {
+    public static var connect: String? { ProcessInfo.processInfo.environment["ZK_CONNECT"] }
+    public static var confDir: String? { ProcessInfo.processInfo.environment["ZK_ENSEMBLE_CONF_DIR"] }
+    public static var isAvailable: Bool { connect != nil }
 
-    static let repositoryRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+    /// The repository: `FERRY_ROOT` (exported by the scripts), else found from this file's place in it.
+    public static let repositoryRoot: URL = {
+        if let root = ProcessInfo.processInfo.environment["FERRY_ROOT"] { return URL(fileURLWithPath: root) }
+        return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    }()
 
     /// Runs `scripts/zk-ensemble.sh --conf-dir <test conf> <arguments>` and fails the test if it fails.
-    static func script(_ arguments: String...) throws {
-        let confDir = try #require(self.confDir, "ZK_ENSEMBLE_CONF_DIR is not set")
+    public static func script(_ arguments: String...) throws {
+        let confDir = try require(self.confDir, "ZK_ENSEMBLE_CONF_DIR is not set")
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = [self.repositoryRoot.appendingPathComponent("scripts/zk-ensemble.sh").path, "--conf-dir", confDir]
             + arguments
         try process.run()
         process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "zk-ensemble.sh \(arguments) exited \(process.terminationStatus)")
+        guard process.terminationStatus == 0 else { throw TestKitError("zk-ensemble.sh \(arguments) exited \(process.terminationStatus)") }
     }
 
     /// The node id whose `clientPort` is the port of `hostPort` (`127.0.0.1:12182` → 2).
-    static func nodeID(serving hostPort: String) throws -> Int {
-        let confDir = try #require(self.confDir)
-        let port = try #require(hostPort.split(separator: ":").last.map(String.init))
+    public static func nodeID(serving hostPort: String) throws -> Int {
+        let confDir = try require(self.confDir, "ZK_ENSEMBLE_CONF_DIR is not set")
+        let port = try require(hostPort.split(separator: ":").last.map(String.init), "no port in \(hostPort)")
         for file in try FileManager.default.contentsOfDirectory(atPath: confDir) where file.hasPrefix("zoo") {
             let text = try String(contentsOfFile: confDir + "/" + file, encoding: .utf8)
             if text.split(separator: "\n").contains(where: { $0.trimmingCharacters(in: .whitespaces) == "clientPort=\(port)" }) {
-                return try #require(Int(file.dropFirst(3).dropLast(4)))
+                return try require(Int(file.dropFirst(3).dropLast(4)), "bad config name \(file)")
             }
         }
-        Issue.record("no node serves \(hostPort)")
-        throw CancellationError()
+        throw TestKitError("no node serves \(hostPort)")
     }
 
     /// A connected client with a short session timeout, so failure tests finish quickly.
-    static func client(chroot: String = "", sessionTimeout: Duration = .seconds(8)) async throws -> ZooKeeperClient {
-        let connect = try #require(self.connect)
+    public static func client(chroot: String = "", sessionTimeout: Duration = .seconds(8)) async throws -> ZooKeeperClient {
+        let connect = try require(self.connect, "ZK_CONNECT is not set")
         return try await ZooKeeperClient.connect(connect + chroot, sessionTimeout: sessionTimeout)
     }
 
     /// Ends `credentials`' session from outside, as a server-side expiry would: attaches a second C handle to
     /// the same session and closes it. The original client then learns on reconnect that its session expired.
-    static func expireSession(_ credentials: SessionCredentials) async throws {
-        let connect = try #require(self.connect)
+    public static func expireSession(_ credentials: SessionCredentials) async throws {
+        let connect = try require(self.connect, "ZK_CONNECT is not set")
         var id = clientid_t()
         id.client_id = credentials.sessionID
         withUnsafeMutableBytes(of: &id.passwd) { $0.copyBytes(from: credentials.password.prefix(16)) }
         let noWatcher: watcher_fn = { _, _, _, _, _ in }
-        let raw = try #require(zookeeper_init(connect, noWatcher, 8000, &id, nil, 0))
-        let handle = HandlePointer(raw: raw)
+        let raw = try require(zookeeper_init(connect, noWatcher, 8000, &id, nil, 0), "zookeeper_init failed")
+        let handle = UncheckedHandle(raw: raw)
         try await eventually("the second handle attaches to the session") {
             zoo_state(handle.raw) == ZOO_CONNECTED_STATE
         }
@@ -65,13 +67,29 @@ enum TestEnsemble {
     }
 }
 
-struct TimedOut: Error, CustomStringConvertible {
-    var what: String
-    var description: String { "timed out waiting until \(self.what)" }
+/// A raw handle shared with the polling closure; only `zoo_state` (thread-safe) is called on it.
+private struct UncheckedHandle: @unchecked Sendable {
+    let raw: OpaquePointer
+}
+
+/// A test-kit failure with a message.
+public struct TestKitError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+func require<T>(_ value: T?, _ message: String) throws -> T {
+    guard let value else { throw TestKitError(message) }
+    return value
+}
+
+public struct TimedOut: Error, CustomStringConvertible {
+    public var what: String
+    public var description: String { "timed out waiting until \(self.what)" }
 }
 
 /// Waits until `condition` holds, checking every 20 ms, or fails after `timeout`.
-func eventually(
+public func eventually(
     _ what: String,
     timeout: Duration = .seconds(30),
     _ condition: @Sendable () async throws -> Bool
@@ -84,7 +102,7 @@ func eventually(
 }
 
 /// Collects what an async sequence yields, so a test can wait for a given value with a deadline.
-final class Recorder<Element: Sendable & Equatable>: Sendable {
+public final class Recorder<Element: Sendable & Equatable>: Sendable {
     private final class Storage: Sendable {
         let state = Mutex<(values: [Element], error: (any Error)?)>(([], nil))
     }
@@ -92,7 +110,7 @@ final class Recorder<Element: Sendable & Equatable>: Sendable {
     private let storage = Storage()
     private let task: Task<Void, Never>
 
-    init<S: AsyncSequence & Sendable>(_ sequence: S) where S.Element == Element {
+    public init<S: AsyncSequence & Sendable>(_ sequence: S) where S.Element == Element {
         let storage = self.storage
         self.task = Task {
             do {
@@ -103,21 +121,21 @@ final class Recorder<Element: Sendable & Equatable>: Sendable {
         }
     }
 
-    var values: [Element] { self.storage.state.withLock { $0.values } }
+    public var values: [Element] { self.storage.state.withLock { $0.values } }
 
     /// Waits until the last recorded value is `expected`.
-    func waitForLast(_ expected: Element, timeout: Duration = .seconds(30)) async throws {
+    public func waitForLast(_ expected: Element, timeout: Duration = .seconds(30)) async throws {
         try await eventually("the stream yields \(expected)", timeout: timeout) {
             if let error = self.storage.state.withLock({ $0.error }) { throw error }
             return self.values.last == expected
         }
     }
 
-    func stop() { self.task.cancel() }
+    public func stop() { self.task.cancel() }
 }
 
 /// A unique scratch path for one test, created (with parents) on `client`.
-func scratchPath(_ client: ZooKeeperClient, _ name: String = #function) async throws -> String {
+public func scratchPath(_ client: ZooKeeperClient, _ name: String = #function) async throws -> String {
     let path = "/ferry-tests/\(name.prefix { $0 != "(" })-\(UInt32.random(in: 0...UInt32.max))"
     try await client.createRecursively(path)
     return path

@@ -1,0 +1,100 @@
+import KafkaModel
+import Logging
+import ZooKeeper
+
+/// A broker's presence in ZooKeeper (Kafka's `KafkaServer.startup` steps): the persistent paths, `/cluster/id`,
+/// and the ephemeral `/brokers/ids/<id>` registration, which it re-creates whenever ZooKeeper replaces an
+/// expired session.
+public actor BrokerRegistrar {
+    public let brokerId: Int32
+    private let client: ZooKeeperClient
+    private let registration: @Sendable () -> BrokerRegistration
+    private let logger: Logger
+    private var following: Task<Void, Never>?
+
+    /// Why the broker may not register.
+    public struct Conflict: Error, Hashable, Sendable, CustomStringConvertible {
+        public var brokerId: Int32
+        public var owner: Int64
+        public var description: String {
+            "broker.id \(self.brokerId) is already registered in ZooKeeper by a live broker (session \(self.owner.sessionIDDescription)); "
+                + "stop that broker or give this one another broker.id"
+        }
+    }
+
+    /// - Parameter registration: builds the registration JSON; called again for each re-registration so the
+    ///   timestamp is fresh.
+    public init(brokerId: Int32, client: ZooKeeperClient, logger: Logger = Logger(label: "ferry.registration"),
+                registration: @escaping @Sendable () -> BrokerRegistration) {
+        self.brokerId = brokerId
+        self.client = client
+        self.registration = registration
+        self.logger = logger
+    }
+
+    /// Creates Kafka's persistent top-level paths that are missing.
+    public static func ensurePersistentPaths(_ client: ZooKeeperClient) async throws {
+        for path in ZNodes.persistentPaths { try await client.createRecursively(path) }
+    }
+
+    /// The cluster id in `/cluster/id`, created (as a random Kafka UUID) by the first broker to get there.
+    public static func clusterId(_ client: ZooKeeperClient) async throws -> String {
+        while true {
+            do {
+                return try ClusterIdZNode.decode(try await client.get(ZNodes.clusterId).data).id
+            } catch let error as ZooKeeperError where error.code == .noNode {
+                try await client.createRecursively("/cluster")
+                do {
+                    try await client.create(ZNodes.clusterId, data: ClusterIdZNode(id: KafkaUUID.random().description).zNodeData())
+                } catch let error as ZooKeeperError where error.code == .nodeExists {
+                    // Another broker won the race; read its id.
+                }
+            }
+        }
+    }
+
+    /// Registers the broker and keeps it registered across session expiries until `deregister()`.
+    /// - Throws: `Conflict` if another live session holds `/brokers/ids/<id>`.
+    public func register() async throws {
+        try await self.createRegistration()
+        let events = self.client.sessionEvents()
+        self.following = Task { [weak self] in
+            for await event in events {
+                guard case .newSession(let session) = event, let self else { continue }
+                do {
+                    try await self.createRegistration()
+                    self.logger.notice("re-registered broker \(self.brokerId) in ZooKeeper after session expiry (session \(session.sessionIDDescription))")
+                } catch {
+                    self.logger.error("could not re-register broker \(self.brokerId) after session expiry: \(error)")
+                }
+            }
+        }
+    }
+
+    private func createRegistration() async throws {
+        let path = ZNodes.broker(self.brokerId)
+        try await self.client.createRecursively(ZNodes.brokerIds)
+        do {
+            try await self.client.create(path, data: self.registration().zNodeData(), mode: .ephemeral)
+        } catch let error as ZooKeeperError where error.code == .nodeExists {
+            // Ours from before a reconnect is fine (Kafka checks the owner the same way); anyone else's is not.
+            guard let stat = try await self.client.exists(path) else { return try await self.createRegistration() }
+            guard stat.ephemeralOwner == self.client.sessionID else {
+                throw Conflict(brokerId: self.brokerId, owner: stat.ephemeralOwner)
+            }
+        }
+        self.logger.info("registered broker \(self.brokerId) at \(path)")
+    }
+
+    /// Removes the registration (clean shutdown) and stops following the session.
+    public func deregister() async {
+        self.following?.cancel()
+        self.following = nil
+        do {
+            try await self.client.delete(ZNodes.broker(self.brokerId))
+            self.logger.info("deregistered broker \(self.brokerId)")
+        } catch {
+            self.logger.warning("could not remove \(ZNodes.broker(self.brokerId)): \(error); it goes with the session")
+        }
+    }
+}

@@ -67,25 +67,33 @@ public enum ReplicaAssignment {
         return (first + step) % brokers
     }
 
-    static func rackUnaware(
-        brokerIds: [Int32], partitions: Int, replicationFactor: Int, fixedStartIndex: Int, firstPartition: Int
+    /// Kafka's partition loop, shared by both placements: partition by partition from `firstPartition`, the first
+    /// replica's index round-robins from a start index, and the shift for further replicas grows by one each
+    /// time the round-robin wraps. `replicas` places one partition given (first index, shift).
+    private static func eachPartition(
+        count: Int, brokers: Int, fixedStartIndex: Int, firstPartition: Int, _ replicas: (_ first: Int, _ shift: Int) -> [Int32]
     ) -> [Int32: [Int32]] {
         var result: [Int32: [Int32]] = [:]
-        let count = brokerIds.count
-        let startIndex = self.start(fixedStartIndex, count)
-        var shift = self.start(fixedStartIndex, count)
+        let startIndex = self.start(fixedStartIndex, brokers)
+        var shift = self.start(fixedStartIndex, brokers)
         var partition = max(0, firstPartition)
-        for _ in 0..<partitions {
-            if partition > 0 && partition % count == 0 { shift += 1 }
-            let first = (partition + startIndex) % count
-            var replicas = [brokerIds[first]]
-            for replica in 0..<(replicationFactor - 1) {
-                replicas.append(brokerIds[self.replicaIndex(first: first, shift: shift, replica: replica, brokers: count)])
-            }
-            result[Int32(partition)] = replicas
+        for _ in 0..<count {
+            if partition > 0 && partition % brokers == 0 { shift += 1 }
+            result[Int32(partition)] = replicas((partition + startIndex) % brokers, shift)
             partition += 1
         }
         return result
+    }
+
+    static func rackUnaware(
+        brokerIds: [Int32], partitions: Int, replicationFactor: Int, fixedStartIndex: Int, firstPartition: Int
+    ) -> [Int32: [Int32]] {
+        let count = brokerIds.count
+        return self.eachPartition(count: partitions, brokers: count, fixedStartIndex: fixedStartIndex, firstPartition: firstPartition) { first, shift in
+            [brokerIds[first]] + (0..<(replicationFactor - 1)).map {
+                brokerIds[self.replicaIndex(first: first, shift: shift, replica: $0, brokers: count)]
+            }
+        }
     }
 
     /// Brokers ordered so that consecutive ones sit on different racks: racks in name order, brokers in id
@@ -114,13 +122,7 @@ public enum ReplicaAssignment {
         let rackCount = Set(rackOf.values).count
         let arranged = self.rackAlternatedBrokers(brokers)
         let count = arranged.count
-        var result: [Int32: [Int32]] = [:]
-        let startIndex = self.start(fixedStartIndex, count)
-        var shift = self.start(fixedStartIndex, count)
-        var partition = max(0, firstPartition)
-        for _ in 0..<partitions {
-            if partition > 0 && partition % count == 0 { shift += 1 }
-            let first = (partition + startIndex) % count
+        return self.eachPartition(count: partitions, brokers: count, fixedStartIndex: fixedStartIndex, firstPartition: firstPartition) { first, shift in
             let leader = arranged[first]
             var replicas = [leader]
             var racksWithReplicas: Set<String> = [rackOf[leader]!]
@@ -143,9 +145,7 @@ public enum ReplicaAssignment {
                     }
                 }
             }
-            result[Int32(partition)] = replicas
-            partition += 1
+            return replicas
         }
-        return result
     }
 }

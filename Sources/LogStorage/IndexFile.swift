@@ -107,12 +107,33 @@ extension UnsafeMutableRawPointer {
     }
 }
 
+/// What the offset and time indexes share: a fixed-entry `IndexFile` whose entries store offsets relative to
+/// the segment's base offset.
+protocol SegmentIndex {
+    var baseOffset: Int64 { get }
+    var file: IndexFile { get }
+}
+
+extension SegmentIndex {
+    var isFull: Bool { self.file.isFull }
+    var entryCount: Int { self.file.entryCount }
+    func removeAll() { self.file.truncate(toEntries: 0) }
+
+    /// Drops entries for offsets at or after `offset`; `relativeOffsetAt` is where an entry keeps its offset.
+    func truncate(toOffset offset: Int64, relativeOffsetAt position: Int) {
+        let keep = self.file.lastIndex(where: {
+            self.baseOffset + Int64($0.loadBigEndian(at: position, as: UInt32.self)) < offset
+        }).map { $0 + 1 } ?? 0
+        self.file.truncate(toEntries: keep)
+    }
+}
+
 /// Sparse map from offset to file position for one segment, stored as `<baseOffset>.index`.
 ///
 /// Format: 8-byte entries, big-endian: UInt32 offset relative to the segment's base offset, then UInt32 byte
 /// position of a batch in `<baseOffset>.log` (Kafka's format). An entry is added every `index.interval.bytes` of
 /// appended data; lookups find the nearest entry at or before an offset and the log is scanned from there.
-final class OffsetIndex {
+final class OffsetIndex: SegmentIndex {
     static let entrySize = 8
     let baseOffset: Int64
     let file: IndexFile
@@ -121,9 +142,6 @@ final class OffsetIndex {
         self.baseOffset = baseOffset
         self.file = try IndexFile(path: path, entrySize: Self.entrySize, maxBytes: maxBytes)
     }
-
-    var isFull: Bool { self.file.isFull }
-    var entryCount: Int { self.file.entryCount }
 
     func entry(_ index: Int) -> (offset: Int64, position: Int64) {
         let pointer = self.file.entry(index)
@@ -152,12 +170,7 @@ final class OffsetIndex {
     }
 
     /// Drops entries for offsets at or after `offset`.
-    func truncate(toOffset offset: Int64) {
-        let keep = self.file.lastIndex(where: { self.baseOffset + Int64($0.loadBigEndian(at: 0, as: UInt32.self)) < offset }).map { $0 + 1 } ?? 0
-        self.file.truncate(toEntries: keep)
-    }
-
-    func removeAll() { self.file.truncate(toEntries: 0) }
+    func truncate(toOffset offset: Int64) { self.truncate(toOffset: offset, relativeOffsetAt: 0) }
 }
 
 /// Sparse map from timestamp to offset for one segment, stored as `<baseOffset>.timeindex`.
@@ -165,7 +178,7 @@ final class OffsetIndex {
 /// Format: 12-byte entries, big-endian: Int64 timestamp, then UInt32 offset relative to the base offset (Kafka's
 /// format). Timestamps only increase: an entry is added when a batch raises the segment's largest timestamp and
 /// an offset-index entry is due.
-final class TimeIndex {
+final class TimeIndex: SegmentIndex {
     static let entrySize = 12
     let baseOffset: Int64
     let file: IndexFile
@@ -174,9 +187,6 @@ final class TimeIndex {
         self.baseOffset = baseOffset
         self.file = try IndexFile(path: path, entrySize: Self.entrySize, maxBytes: maxBytes)
     }
-
-    var isFull: Bool { self.file.isFull }
-    var entryCount: Int { self.file.entryCount }
 
     func entry(_ index: Int) -> (timestamp: Int64, offset: Int64) {
         let pointer = self.file.entry(index)
@@ -199,10 +209,5 @@ final class TimeIndex {
     }
 
     /// Drops entries for offsets at or after `offset`.
-    func truncate(toOffset offset: Int64) {
-        let keep = self.file.lastIndex(where: { self.baseOffset + Int64($0.loadBigEndian(at: 8, as: UInt32.self)) < offset }).map { $0 + 1 } ?? 0
-        self.file.truncate(toEntries: keep)
-    }
-
-    func removeAll() { self.file.truncate(toEntries: 0) }
+    func truncate(toOffset offset: Int64) { self.truncate(toOffset: offset, relativeOffsetAt: 8) }
 }

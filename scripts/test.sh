@@ -77,7 +77,7 @@ if [ $run_swift -eq 1 ]; then
 fi
 if [ $run_interop -eq 1 ]; then
     log "pytest Tests/Interop"
-    "$ROOT/.venv/bin/python" -m pytest Tests/Interop -q -p no:cacheprovider --timeout=300 \
+    "$ROOT/.venv/bin/python" -m pytest Tests/Interop -q -p no:cacheprovider --timeout=300 -W ignore::DeprecationWarning \
         ${pytest_args[@]+"${pytest_args[@]}"} || failed=1
 fi
 exit $failed

@@ -21,6 +21,25 @@ public struct KafkaUUID: Hashable, Sendable, CustomStringConvertible {
         return KafkaUUID(high: high, low: low)
     }
 
+    /// Parses Kafka's text form (22 characters of URL-safe base64, no padding).
+    public init?(string: String) {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+        let characters = Array(string.utf8)
+        guard characters.count == 22 else { return nil }
+        var bits: [UInt8] = []
+        for character in characters {
+            guard let value = alphabet.firstIndex(of: character) else { return nil }
+            for shift in stride(from: 5, through: 0, by: -1) { bits.append(UInt8((value >> shift) & 1)) }
+        }
+        var bytes: [UInt8] = []
+        for byteIndex in 0..<16 {
+            bytes.append(bits[(byteIndex * 8)..<(byteIndex * 8 + 8)].reduce(0) { $0 << 1 | $1 })
+        }
+        self.init(
+            high: bytes[0..<8].reduce(0) { $0 << 8 | UInt64($1) },
+            low: bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) })
+    }
+
     /// The 16 bytes as on the wire.
     public var bytes: [UInt8] {
         (0..<8).map { UInt8(truncatingIfNeeded: self.high >> (56 - 8 * $0)) }

@@ -9,11 +9,12 @@ struct Ferry: AsyncParsableCommand {
         commandName: "ferry",
         abstract: "Ferry: a Kafka-compatible commit log coordinated by ZooKeeper.",
         version: FerryTools.version,
-        subcommands: FerryTools.subcommands
+        subcommands: [ServerCommand.self] + FerryTools.subcommands
     )
 
     static func main() async {
-        FerryTools.bootstrapLogging(defaultLevel: .warning)
+        // The broker logs its state changes; the tools only their problems.
+        FerryTools.bootstrapLogging(defaultLevel: CommandLine.arguments.dropFirst().first == "server" ? .info : .warning)
         do {
             var command = try self.parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

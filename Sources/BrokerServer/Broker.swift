@@ -1,0 +1,144 @@
+import Coordination
+import Dispatch
+import Foundation
+import KafkaModel
+import Logging
+import LogStorage
+import NIOCore
+import ZooKeeper
+
+/// A Ferry broker: composes the ZooKeeper session, storage, the metadata cache and the Kafka listener, in Kafka's
+/// start-up order, and takes them down in reverse on SIGTERM/SIGINT (stop accepting, deregister, write the
+/// clean-shutdown checkpoints, close the session).
+public enum Broker {
+    /// Runs the broker until SIGTERM or SIGINT.
+    /// - Throws: on a start-up failure (ZooKeeper unreachable, broker id held, log directory of another broker,
+    ///   listener port taken), with a message fit for one line.
+    public static func run(config: BrokerConfig, logger: Logger = Logger(label: "ferry.broker")) async throws {
+        for warning in config.warnings { logger.warning("server.properties: \(warning)") }
+        let connect = config.zookeeperConnect!
+        let sessionTimeout = Duration.milliseconds(config.zookeeperSessionTimeoutMs)
+        let connectionTimeout = Duration.milliseconds(config.zookeeperConnectionTimeoutMs ?? config.zookeeperSessionTimeoutMs)
+        if let chroot = connect.chroot {
+            // Kafka creates the chroot itself, through a session without it.
+            let root = try await ZooKeeperClient.connect(.init(
+                connectString: ConnectString(servers: connect.servers), sessionTimeout: sessionTimeout, connectionTimeout: connectionTimeout))
+            try await root.createRecursively(chroot)
+            await root.close()
+        }
+        let zookeeper = try await ZooKeeperClient.connect(.init(
+            connectString: connect, sessionTimeout: sessionTimeout, connectionTimeout: connectionTimeout,
+            logger: Logger(label: "ferry.zookeeper")))
+        do {
+            try await self.serve(config: config, zookeeper: zookeeper, logger: logger)
+        } catch {
+            await zookeeper.close()
+            throw error
+        }
+        await zookeeper.close()
+    }
+
+    private static func serve(config: BrokerConfig, zookeeper: ZooKeeperClient, logger: Logger) async throws {
+        try await BrokerRegistrar.ensurePersistentPaths(zookeeper)
+        let clusterId = try await BrokerRegistrar.clusterId(zookeeper)
+        var logger = logger
+        let brokerId = try await self.brokerId(config: config, zookeeper: zookeeper)
+        logger[metadataKey: "broker"] = "\(brokerId)"
+        var logConfig = config.log
+        logConfig.useLogAppendTime = config.log.useLogAppendTime
+        let logs = try LogManager(logDirectories: config.logDirs, brokerId: brokerId, clusterId: clusterId, defaultConfig: logConfig)
+        let storage = LogService(manager: logs, maintenanceInterval: .milliseconds(config.logRetentionCheckIntervalMs))
+        let metadata = MetadataCache(client: zookeeper)
+
+        var router = RequestRouter()
+        router.register(MetadataHandler(cache: metadata, clusterId: clusterId))
+        router.registerApiVersions()
+        let listener = config.listeners[0]
+        let server = try await KafkaServer.bind(
+            host: listener.host, port: listener.port, router: router, maxFrameBytes: config.socketRequestMaxBytes, logger: logger)
+        let advertised = config.effectiveAdvertisedListeners.map { listener in
+            (listener: listener.name, host: listener.host.isEmpty || listener.host == "0.0.0.0" ? ProcessInfo.processInfo.hostName : listener.host,
+             port: Int32(server.localAddress?.port ?? listener.port))
+        }
+        let registrar = BrokerRegistrar(brokerId: brokerId, client: zookeeper) {
+            BrokerRegistration(endpoints: advertised, rack: config.brokerRack, timestamp: wallClockMillis())
+        }
+        do {
+            try await registrar.register()
+        } catch {
+            server.stopAccepting()
+            throw error
+        }
+        logger.notice("[KafkaServer id=\(brokerId)] started: cluster \(clusterId), listening on \(advertised.map { "\($0.listener)://\($0.host):\($0.port)" }.joined(separator: ","))")
+
+        await withDiscardingTaskGroup { group in
+            group.addTask { try? await server.run() }
+            group.addTask { await metadata.run() }
+            group.addTask { await storage.run() }
+            let signal = await self.waitForTerminationSignal()
+            logger.notice("[KafkaServer id=\(brokerId)] shutting down on \(signal)")
+            server.stopAccepting()
+            await registrar.deregister()
+            group.cancelAll()
+        }
+        do {
+            try await storage.shutdown()
+        } catch {
+            logger.error("clean shutdown of the logs failed: \(error); they will be recovered at the next start")
+        }
+        logger.notice("[KafkaServer id=\(brokerId)] shut down completed")
+    }
+
+    /// `broker.id`, or for -1 the id stored in `meta.properties`, or a new one from `/brokers/seqid` (Kafka:
+    /// `reserved.broker.max.id` 1000 plus the znode's version).
+    private static func brokerId(config: BrokerConfig, zookeeper: ZooKeeperClient) async throws -> Int32 {
+        if config.brokerId >= 0 { return config.brokerId }
+        for directory in config.logDirs {
+            if let text = try? String(contentsOfFile: directory + "/meta.properties", encoding: .utf8),
+               let line = text.split(separator: "\n").first(where: { $0.hasPrefix("broker.id=") }),
+               let id = Int32(line.dropFirst("broker.id=".count))
+            {
+                return id
+            }
+        }
+        let stat = try await zookeeper.set("/brokers/seqid", data: [])
+        return 1000 + stat.version
+    }
+
+    /// Waits for SIGTERM or SIGINT (which no longer terminate the process by default) and returns its name.
+    private static func waitForTerminationSignal() async -> String {
+        await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
+            let once = SignalOnce(continuation)
+            for (number, name) in [(SIGTERM, "SIGTERM"), (SIGINT, "SIGINT")] {
+                signal(number, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+                source.setEventHandler { once.fire(name) }
+                source.resume()
+                once.keep(source)
+            }
+        }
+    }
+}
+
+/// Resumes the signal continuation once, whichever signal comes first, and keeps the sources alive.
+private final class SignalOnce: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<String, Never>?
+    private var sources: [any DispatchSourceSignal] = []
+
+    init(_ continuation: CheckedContinuation<String, Never>) { self.continuation = continuation }
+
+    func keep(_ source: any DispatchSourceSignal) {
+        self.lock.lock()
+        self.sources.append(source)
+        self.lock.unlock()
+    }
+
+    func fire(_ name: String) {
+        self.lock.lock()
+        let continuation = self.continuation
+        self.continuation = nil
+        self.lock.unlock()
+        continuation?.resume(returning: name)
+    }
+}

@@ -1,0 +1,63 @@
+import Coordination
+import KafkaModel
+import KafkaProtocol
+
+// Metadata (API key 3). Supported: v0...v12.
+// Behaviour: brokers are the live registrations in ZooKeeper (their PLAINTEXT endpoint), the controller is
+// `/controller`, topics and partitions come from `/brokers/topics` and the partition state znodes. A partition
+// without a state or whose leader is not live reports LEADER_NOT_AVAILABLE with leader -1; replicas that are not
+// live are listed as offline (v5+). v0 treats an empty topic list as "all topics", v1+ a null one.
+// Deviation (until topic creation lands): unknown topics are not auto-created; they get UNKNOWN_TOPIC_OR_PARTITION.
+struct MetadataHandler: KafkaRequestHandler {
+    typealias Request = MetadataRequest
+    static let versions: ClosedRange<Int16> = 0...12
+
+    let cache: MetadataCache
+    let clusterId: String
+
+    func handle(_ request: MetadataRequest, context: RequestContext) async throws -> MetadataResponse? {
+        let brokers = await self.cache.brokers
+        let controllerId = await self.cache.controllerId
+        let topics = await self.cache.topics
+        var response = MetadataResponse()
+        response.brokers = brokers.keys.sorted().compactMap { id in
+            let registration = brokers[id]!
+            guard let endpoint = registration.parsedEndpoints.first(where: { $0.listener == "PLAINTEXT" }) ?? registration.parsedEndpoints.first
+            else { return nil }
+            return .init(nodeId: id, host: endpoint.host, port: endpoint.port, rack: registration.rack)
+        }
+        response.clusterId = self.clusterId
+        response.controllerId = controllerId ?? -1
+        let requested: [String]
+        if let names = request.topics?.compactMap(\.name), !(context.version == 0 && names.isEmpty) {
+            requested = names
+        } else {
+            requested = topics.keys.sorted()
+        }
+        response.topics = requested.map { name in
+            guard let topic = topics[name] else {
+                return .init(errorCode: ErrorCode.unknownTopicOrPartition.rawValue, name: name)
+            }
+            return .init(
+                name: name, topicId: topic.assignment.topicId.flatMap(KafkaUUID.init(string:)) ?? .zero,
+                partitions: topic.assignment.partitions.keys.sorted().map { partition in
+                    Self.describe(partition, replicas: topic.assignment.partitions[partition]!, state: topic.states[partition], live: brokers)
+                })
+        }
+        return response
+    }
+
+    static func describe(
+        _ partition: Int32, replicas: [Int32], state: PartitionStateZNode?, live: [Int32: BrokerRegistration]
+    ) -> MetadataResponse.MetadataResponseTopic.MetadataResponsePartition {
+        let offline = replicas.filter { live[$0] == nil }
+        guard let state, state.leader >= 0, live[state.leader] != nil else {
+            return .init(
+                errorCode: ErrorCode.leaderNotAvailable.rawValue, partitionIndex: partition, leaderId: -1,
+                leaderEpoch: state?.leaderEpoch ?? -1, replicaNodes: replicas, isrNodes: state?.isr ?? [], offlineReplicas: offline)
+        }
+        return .init(
+            partitionIndex: partition, leaderId: state.leader, leaderEpoch: state.leaderEpoch, replicaNodes: replicas,
+            isrNodes: state.isr, offlineReplicas: offline)
+    }
+}

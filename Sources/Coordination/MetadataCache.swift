@@ -1,0 +1,122 @@
+import KafkaModel
+import Logging
+import ZooKeeper
+
+/// A topic as ZooKeeper describes it: its assignment and the state of each partition that has one.
+public struct TopicMetadata: Hashable, Sendable {
+    public var name: String
+    public var assignment: TopicAssignment
+    /// Partition states (leader, ISR); a partition without one has no leader yet.
+    public var states: [Int32: PartitionStateZNode]
+}
+
+/// What every broker knows of the cluster, kept current from ZooKeeper by watches (`run()`): live brokers
+/// (`/brokers/ids`), the controller (`/controller`), topics (`/brokers/topics`) and partition states.
+public actor MetadataCache {
+    public private(set) var brokers: [Int32: BrokerRegistration] = [:]
+    public private(set) var controllerId: Int32?
+    public private(set) var topics: [String: TopicMetadata] = [:]
+    private let client: ZooKeeperClient
+    private let logger: Logger
+    private var topicFollowers: [String: Task<Void, Never>] = [:]
+
+    public init(client: ZooKeeperClient, logger: Logger = Logger(label: "ferry.metadata")) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Follows ZooKeeper until cancelled.
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.followBrokers() }
+            group.addTask { await self.followController() }
+            group.addTask { await self.followTopics() }
+        }
+        for task in self.topicFollowers.values { task.cancel() }
+    }
+
+    private func followBrokers() async {
+        do {
+            for try await ids in self.client.follow(children: ZNodes.brokerIds) {
+                var brokers: [Int32: BrokerRegistration] = [:]
+                for name in ids {
+                    guard let id = Int32(name), let node = try? await self.client.get(ZNodes.broker(id)),
+                          let registration = try? BrokerRegistration.decode(node.data, id: id)
+                    else { continue }
+                    brokers[id] = registration
+                }
+                self.setBrokers(brokers)
+            }
+        } catch {
+            self.logger.error("stopped following \(ZNodes.brokerIds): \(error)")
+        }
+    }
+
+    private func setBrokers(_ brokers: [Int32: BrokerRegistration]) {
+        let before = Set(self.brokers.keys)
+        self.brokers = brokers
+        let after = Set(brokers.keys)
+        if before != after { self.logger.info("live brokers: \(after.sorted())") }
+    }
+
+    private func followController() async {
+        do {
+            for try await node in self.client.follow(node: ZNodes.controller) {
+                let id = node.flatMap { try? ControllerZNode.decode($0.data).brokerid }
+                if id != self.controllerId { self.logger.info("controller is now \(id.map(String.init) ?? "none")") }
+                self.controllerId = id
+            }
+        } catch {
+            self.logger.error("stopped following \(ZNodes.controller): \(error)")
+        }
+    }
+
+    private func followTopics() async {
+        do {
+            for try await names in self.client.follow(children: ZNodes.brokerTopics) {
+                let current = Set(names)
+                for gone in Set(self.topicFollowers.keys).subtracting(current) {
+                    self.topicFollowers.removeValue(forKey: gone)?.cancel()
+                    self.topics.removeValue(forKey: gone)
+                }
+                for added in current.subtracting(self.topicFollowers.keys) {
+                    self.topicFollowers[added] = Task { await self.followTopic(added) }
+                }
+            }
+        } catch {
+            self.logger.error("stopped following \(ZNodes.brokerTopics): \(error)")
+        }
+    }
+
+    /// Follows one topic's assignment and, for each of its partitions, the partition state.
+    private func followTopic(_ name: String) async {
+        var stateFollowers: [Int32: Task<Void, Never>] = [:]
+        defer { for task in stateFollowers.values { task.cancel() } }
+        do {
+            for try await node in self.client.follow(node: ZNodes.topic(name)) {
+                guard let node, let assignment = try? TopicAssignment.decode(node.data, topic: name) else { continue }
+                self.setAssignment(name, assignment)
+                for partition in assignment.partitions.keys where stateFollowers[partition] == nil {
+                    stateFollowers[partition] = Task { await self.followState(name, partition) }
+                }
+            }
+        } catch {
+            if !(error is CancellationError) { self.logger.error("stopped following topic \(name): \(error)") }
+        }
+    }
+
+    private func setAssignment(_ name: String, _ assignment: TopicAssignment) {
+        self.topics[name, default: TopicMetadata(name: name, assignment: assignment, states: [:])].assignment = assignment
+    }
+
+    private func followState(_ topic: String, _ partition: Int32) async {
+        do {
+            for try await node in self.client.follow(node: ZNodes.partitionState(topic, partition)) {
+                let state = node.flatMap { try? PartitionStateZNode.decode($0.data, topic: topic, partition: partition) }
+                self.topics[topic]?.states[partition] = state
+            }
+        } catch {
+            if !(error is CancellationError) { self.logger.error("stopped following \(topic)-\(partition) state: \(error)") }
+        }
+    }
+}

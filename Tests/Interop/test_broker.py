@@ -1,0 +1,167 @@
+"""A real `ferry server` process against the test ensemble, driven by real clients (issue #5, first part)."""
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import time
+import uuid
+
+import pytest
+from kazoo.client import KazooClient
+
+from conftest import ROOT, run
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class BrokerProcess:
+    def __init__(self, ferry_bin, zk_connect, tmp_path, broker_id=1, chroot=None, extra=""):
+        self.port = free_port()
+        self.chroot = chroot or f"/ferry-broker-{uuid.uuid4().hex[:8]}"
+        self.log_dir = tmp_path / f"logs-{broker_id}-{self.port}"
+        self.properties = tmp_path / f"server-{broker_id}-{self.port}.properties"
+        self.properties.write_text(
+            f"broker.id={broker_id}\nlisteners=PLAINTEXT://127.0.0.1:{self.port}\nlog.dirs={self.log_dir}\n"
+            f"zookeeper.connect={zk_connect}{self.chroot}\n{extra}")
+        self.output = tmp_path / f"broker-{broker_id}-{self.port}.out"
+        self.process = subprocess.Popen(
+            [ferry_bin, "server", str(self.properties)], stdout=open(self.output, "w"), stderr=subprocess.STDOUT)
+
+    def wait_serving(self, timeout=20):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"broker exited {self.process.returncode}: {self.output.read_text()}")
+            if "started" in self.output.read_text():
+                return self
+            time.sleep(0.05)
+        raise AssertionError(f"broker did not start: {self.output.read_text()}")
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            return self.process.wait(timeout=20)
+        return self.process.returncode
+
+
+@pytest.fixture
+def broker(ferry_bin, zk_connect, tmp_path):
+    process = BrokerProcess(ferry_bin, zk_connect, tmp_path).wait_serving()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def zk_root(zk_connect):
+    client = KazooClient(hosts=zk_connect, timeout=15)
+    client.start(timeout=15)
+    yield client
+    client.stop()
+
+
+def test_registers_kafkas_znodes_and_clients_see_the_broker(broker, zk_root):
+    data, stat = zk_root.get(f"{broker.chroot}/brokers/ids/1")
+    registration = json.loads(data)
+    assert registration["version"] == 5 and registration["port"] == broker.port and registration["host"] == "127.0.0.1"
+    assert registration["endpoints"] == [f"PLAINTEXT://127.0.0.1:{broker.port}"]
+    assert stat.ephemeralOwner != 0
+    cluster = json.loads(zk_root.get(f"{broker.chroot}/cluster/id")[0])
+    assert cluster["version"] == "1" and len(cluster["id"]) == 22
+    for path in ["/brokers/topics", "/admin/delete_topics", "/config/topics", "/consumers", "/isr_change_notification"]:
+        assert zk_root.exists(broker.chroot + path), path
+
+    listing = run("kcat", "-b", f"127.0.0.1:{broker.port}", "-L", "-m", "10").stdout
+    assert f"broker 1 at 127.0.0.1:{broker.port}" in listing
+
+    from kafka import KafkaAdminClient
+    admin = KafkaAdminClient(bootstrap_servers=f"127.0.0.1:{broker.port}", request_timeout_ms=10000)
+    cluster_info = admin.describe_cluster()
+    admin.close()
+    assert cluster_info["cluster_id"] == cluster["id"]
+    assert [b["broker_id"] for b in cluster_info["brokers"]] == [1]
+
+    from confluent_kafka.admin import AdminClient
+    metadata = AdminClient({"bootstrap.servers": f"127.0.0.1:{broker.port}"}).list_topics(timeout=10)
+    assert list(metadata.brokers) == [1] and metadata.cluster_id == cluster["id"]
+
+
+def test_metadata_follows_topics_and_partition_states_written_in_zookeeper(broker, zk_root):
+    base = broker.chroot
+    zk_root.create(f"{base}/brokers/topics/orders",
+                   b'{"version":3,"partitions":{"0":[1],"1":[1]},"adding_replicas":{},"removing_replicas":{}}', makepath=True)
+    zk_root.create(f"{base}/brokers/topics/orders/partitions/0/state",
+                   b'{"controller_epoch":1,"leader":1,"version":1,"leader_epoch":0,"isr":[1]}', makepath=True)
+    from confluent_kafka.admin import AdminClient
+    admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{broker.port}"})
+    deadline = time.time() + 10
+    topic = None
+    while time.time() < deadline:
+        topic = admin.list_topics(timeout=5).topics.get("orders")
+        if topic is not None and set(topic.partitions) == {0, 1}:
+            break
+        time.sleep(0.1)
+    assert topic is not None and set(topic.partitions) == {0, 1}
+    assert topic.partitions[0].leader == 1 and topic.partitions[0].isrs == [1]
+    # Partition 1 has no state yet: no leader.
+    assert topic.partitions[1].leader == -1
+
+
+def test_sigterm_deregisters_and_shuts_the_logs_down_cleanly(ferry_bin, zk_connect, tmp_path, zk_root):
+    process = BrokerProcess(ferry_bin, zk_connect, tmp_path, broker_id=4).wait_serving()
+    assert zk_root.exists(f"{process.chroot}/brokers/ids/4")
+    assert process.stop() == 0
+    assert zk_root.exists(f"{process.chroot}/brokers/ids/4") is None
+    assert (process.log_dir / ".kafka_cleanshutdown").exists()
+    assert "broker.id=4" in (process.log_dir / "meta.properties").read_text()
+
+
+def test_a_held_broker_id_and_a_bad_config_exit_1_with_one_line(ferry_bin, zk_connect, tmp_path, broker):
+    second = BrokerProcess(ferry_bin, zk_connect, tmp_path, broker_id=1, chroot=broker.chroot)
+    assert second.process.wait(timeout=20) == 1
+    lines = [line for line in second.output.read_text().splitlines() if line.startswith("ferry server:")]
+    assert len(lines) == 1 and "broker.id 1 is already registered in ZooKeeper by a live broker" in lines[0]
+
+    bad = tmp_path / "bad.properties"
+    bad.write_text(f"broker.id=abc\nzookeeper.connect={zk_connect}\n")
+    result = run(ferry_bin, "server", bad, check=False)
+    assert result.returncode == 1
+    assert result.stderr.strip() == "ferry server: Invalid value 'abc' for configuration broker.id: an integer from -1 to 2147483647"
+
+
+def raw_request(port, payload, read=True):
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(payload)
+        if not read:
+            return None
+        try:
+            header = sock.recv(4)
+        except ConnectionResetError:
+            return b""
+        if len(header) < 4:
+            return b""
+        size = struct.unpack(">i", header)[0]
+        body = b""
+        while len(body) < size:
+            body += sock.recv(size - len(body))
+        return body
+
+
+def test_bad_input_closes_only_that_connection(broker):
+    garbage = raw_request(broker.port, b"\x00\x00\x00\x08" + os.urandom(8))
+    huge = raw_request(broker.port, struct.pack(">i", 2_000_000_000) + b"\x00" * 16)
+    unknown_api = raw_request(broker.port, struct.pack(">ihhi", 8, 9999, 0, 1) + b"\xff\xff")
+    assert garbage == b"" and huge == b"" and unknown_api == b""
+    # KIP-511: an ApiVersions version the broker does not know gets UNSUPPORTED_VERSION in a v0 body.
+    # (A flexible request header: client id as a plain nullable string, then an empty tagged-field section.)
+    reply = raw_request(broker.port, struct.pack(">ihhihb", 11, 18, 9, 7, -1, 0))
+    correlation, error_code, count = struct.unpack(">ihi", reply[:10])
+    assert (correlation, error_code) == (7, 35) and count >= 2
+    # And the broker still serves everyone else.
+    assert f"broker 1 at 127.0.0.1:{broker.port}" in run("kcat", "-b", f"127.0.0.1:{broker.port}", "-L").stdout
+    assert broker.process.poll() is None

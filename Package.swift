@@ -48,12 +48,15 @@ let package = Package(
         // Kafka's znode layout and cluster metadata on top of the ZooKeeper client.
         .target(name: "Coordination", dependencies: ["KafkaModel", "ZooKeeper", logging], swiftSettings: swiftSettings),
 
+        // The cluster controller: election and leadership decisions, through ZooKeeper.
+        .target(name: "Controller", dependencies: ["Coordination", "KafkaModel", "ZooKeeper", logging], swiftSettings: swiftSettings),
+
         // The broker composes codec, storage and coordination behind a SwiftNIO listener.
         .target(
             name: "BrokerServer",
             dependencies: [
-                "KafkaModel", "KafkaProtocol", "KafkaRecords", "LogStorage", "Coordination", "ZooKeeper", nioCore, nioPosix,
-                logging,
+                "KafkaModel", "KafkaProtocol", "KafkaRecords", "LogStorage", "Coordination", "Controller", "ZooKeeper",
+                nioCore, nioPosix, logging,
             ],
             swiftSettings: swiftSettings
         ),
@@ -97,7 +100,7 @@ let package = Package(
         ),
         .testTarget(name: "BrokerServerTests", dependencies: ["BrokerServer", "LogStorage", "ZooKeeper"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "CoordinationTests", dependencies: ["Coordination", "KafkaModel", "ZooKeeper", "FerryTestKit"],
+            name: "CoordinationTests", dependencies: ["Coordination", "Controller", "KafkaModel", "ZooKeeper", "FerryTestKit"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "FerryCLITests",

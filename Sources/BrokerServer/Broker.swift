@@ -1,3 +1,4 @@
+import Controller
 import Coordination
 import Dispatch
 import Foundation
@@ -71,10 +72,12 @@ public enum Broker {
         }
         logger.notice("[KafkaServer id=\(brokerId)] started: cluster \(clusterId), listening on \(advertised.map { "\($0.listener)://\($0.host):\($0.port)" }.joined(separator: ","))")
 
+        let controller = Controller(brokerId: brokerId, client: zookeeper)
         await withDiscardingTaskGroup { group in
             group.addTask { try? await server.run() }
             group.addTask { await metadata.run() }
             group.addTask { await storage.run() }
+            group.addTask { await controller.run() }
             let signal = await self.waitForTerminationSignal()
             logger.notice("[KafkaServer id=\(brokerId)] shutting down on \(signal)")
             server.stopAccepting()

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import KafkaModel
 import KafkaRecords
 import Logging
 import NIOCore
@@ -337,11 +338,4 @@ public final class PartitionLog {
     public func deleteDirectory() throws {
         try FileSystem.removeDirectory(self.directory)
     }
-}
-
-/// Milliseconds since the epoch, from the system clock.
-public func wallClockMillis() -> Int64 {
-    var spec = timespec()
-    clock_gettime(CLOCK_REALTIME, &spec)
-    return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
 }

@@ -91,25 +91,30 @@ def test_registers_kafkas_znodes_and_clients_see_the_broker(broker, zk_root):
     assert list(metadata.brokers) == [1] and metadata.cluster_id == cluster["id"]
 
 
-def test_metadata_follows_topics_and_partition_states_written_in_zookeeper(broker, zk_root):
+def test_the_broker_is_controller_and_leads_a_topic_written_as_kafka_topics_zookeeper_does(broker, zk_root):
     base = broker.chroot
+    # What `kafka-topics.sh --zookeeper ... --create` writes: the assignment only.
     zk_root.create(f"{base}/brokers/topics/orders",
                    b'{"version":3,"partitions":{"0":[1],"1":[1]},"adding_replicas":{},"removing_replicas":{}}', makepath=True)
-    zk_root.create(f"{base}/brokers/topics/orders/partitions/0/state",
-                   b'{"controller_epoch":1,"leader":1,"version":1,"leader_epoch":0,"isr":[1]}', makepath=True)
     from confluent_kafka.admin import AdminClient
     admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{broker.port}"})
-    deadline = time.time() + 10
-    topic = None
+    deadline = time.time() + 15
+    metadata = None
     while time.time() < deadline:
-        topic = admin.list_topics(timeout=5).topics.get("orders")
-        if topic is not None and set(topic.partitions) == {0, 1}:
+        metadata = admin.list_topics(timeout=5)
+        topic = metadata.topics.get("orders")
+        if topic is not None and set(topic.partitions) == {0, 1} and all(p.leader == 1 for p in topic.partitions.values()):
             break
         time.sleep(0.1)
-    assert topic is not None and set(topic.partitions) == {0, 1}
-    assert topic.partitions[0].leader == 1 and topic.partitions[0].isrs == [1]
-    # Partition 1 has no state yet: no leader.
-    assert topic.partitions[1].leader == -1
+    topic = metadata.topics["orders"]
+    assert {p: topic.partitions[p].leader for p in topic.partitions} == {0: 1, 1: 1}
+    assert topic.partitions[0].isrs == [1] and topic.partitions[0].replicas == [1]
+    assert metadata.controller_id == 1
+    controller = json.loads(zk_root.get(f"{base}/controller")[0])
+    assert controller["brokerid"] == 1 and controller["version"] == 2
+    assert zk_root.get(f"{base}/controller_epoch")[0] == b"1"
+    state = json.loads(zk_root.get(f"{base}/brokers/topics/orders/partitions/1/state")[0])
+    assert state == {"controller_epoch": 1, "leader": 1, "version": 1, "leader_epoch": 0, "isr": [1]}
 
 
 def test_sigterm_deregisters_and_shuts_the_logs_down_cleanly(ferry_bin, zk_connect, tmp_path, zk_root):

@@ -51,8 +51,12 @@ public enum Broker {
         let storage = LogService(manager: logs, maintenanceInterval: .milliseconds(config.logRetentionCheckIntervalMs))
         let metadata = MetadataCache(client: zookeeper)
 
+        let replicas = ReplicaManager(brokerId: brokerId, metadata: metadata, storage: storage, notifier: AppendNotifier())
         var router = RequestRouter()
         router.register(MetadataHandler(cache: metadata, clusterId: clusterId))
+        router.register(ProduceHandler(replicas: replicas, messageMaxBytes: config.messageMaxBytes))
+        router.register(FetchHandler(replicas: replicas))
+        router.register(ListOffsetsHandler(replicas: replicas))
         router.registerApiVersions()
         let listener = config.listeners[0]
         let server = try await KafkaServer.bind(

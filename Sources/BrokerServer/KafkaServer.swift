@@ -67,6 +67,8 @@ final class KafkaServer: Sendable {
                     }
                 }
             }
+        } catch let error as ChannelError where error == .ioOnClosedChannel || error == .eof {
+            self.logger.debug("connection from \(peer) closed by the client")
         } catch {
             self.logger.warning("closed connection from \(peer): \(error)")
         }

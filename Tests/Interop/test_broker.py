@@ -170,3 +170,78 @@ def test_bad_input_closes_only_that_connection(broker):
     # And the broker still serves everyone else.
     assert f"broker 1 at 127.0.0.1:{broker.port}" in run("kcat", "-b", f"127.0.0.1:{broker.port}", "-L").stdout
     assert broker.process.poll() is None
+
+
+def create_topic(zk_root, broker, name, partitions):
+    assignment = {str(p): [1] for p in range(partitions)}
+    zk_root.create(f"{broker.chroot}/brokers/topics/{name}",
+                   json.dumps({"version": 3, "partitions": assignment, "adding_replicas": {}, "removing_replicas": {}}).encode(),
+                   makepath=True)
+    from confluent_kafka.admin import AdminClient
+    admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{broker.port}"})
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        topic = admin.list_topics(timeout=5).topics.get(name)
+        if topic is not None and len(topic.partitions) == partitions and all(p.leader == 1 for p in topic.partitions.values()):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"topic {name} got no leaders")
+
+
+def test_confluent_kafka_produces_with_every_codec_and_acks_and_reads_it_back(broker, zk_root):
+    from confluent_kafka import Consumer, Producer, TopicPartition
+    create_topic(zk_root, broker, "rdk", 2)
+    sent = []
+    for codec in ["none", "gzip", "snappy", "lz4", "zstd"]:
+        for acks in ["0", "1", "all"]:
+            producer = Producer({"bootstrap.servers": f"127.0.0.1:{broker.port}", "compression.codec": codec,
+                                 "acks": acks, "linger.ms": 5})
+            delivered = []
+            for i in range(20):
+                value = f"{codec}-{acks}-{i}".encode() * 3
+                producer.produce("rdk", value=value, key=b"k", partition=0,
+                                 on_delivery=lambda err, msg: delivered.append(err))
+                sent.append(value)
+            assert producer.flush(15) == 0
+            assert delivered == [None] * 20, (codec, acks, delivered)
+    consumer = Consumer({"bootstrap.servers": f"127.0.0.1:{broker.port}", "group.id": "unused", "enable.auto.commit": False})
+    assert consumer.get_watermark_offsets(TopicPartition("rdk", 0), timeout=10) == (0, len(sent))
+    consumer.assign([TopicPartition("rdk", 0, 0)])
+    received = []
+    deadline = time.time() + 20
+    while len(received) < len(sent) and time.time() < deadline:
+        message = consumer.poll(1)
+        if message is not None and message.error() is None:
+            received.append(message.value())
+    consumer.close()
+    assert received == sent
+
+
+def test_kafka_python_sends_with_metadata_and_consumes_from_the_beginning(broker, zk_root):
+    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+    create_topic(zk_root, broker, "kp", 1)
+    producer = KafkaProducer(bootstrap_servers=f"127.0.0.1:{broker.port}", enable_idempotence=False)
+    metadata = [producer.send("kp", value=f"message {i}".encode()).get(timeout=10) for i in range(5)]
+    producer.close()
+    assert [(m.topic, m.partition, m.offset) for m in metadata] == [("kp", 0, i) for i in range(5)]
+    consumer = KafkaConsumer(bootstrap_servers=f"127.0.0.1:{broker.port}", consumer_timeout_ms=5000)
+    partition = TopicPartition("kp", 0)
+    consumer.assign([partition])
+    consumer.seek_to_beginning(partition)
+    assert consumer.beginning_offsets([partition]) == {partition: 0}
+    assert consumer.end_offsets([partition]) == {partition: 5}
+    values = [record.value for record in consumer]
+    consumer.close()
+    assert values == [f"message {i}".encode() for i in range(5)]
+
+
+def test_kcat_produces_and_consumes_and_a_wrong_partition_is_refused(broker, zk_root):
+    create_topic(zk_root, broker, "kcat", 1)
+    lines = "".join(f"line {i}\n" for i in range(100))
+    run("kcat", "-b", f"127.0.0.1:{broker.port}", "-P", "-t", "kcat", "-p", "0", "-z", "snappy", stdin=lines)
+    out = run("kcat", "-b", f"127.0.0.1:{broker.port}", "-C", "-t", "kcat", "-p", "0", "-o", "beginning", "-e", "-q").stdout
+    assert out == lines
+    # A fetch from beyond the log end is refused with OFFSET_OUT_OF_RANGE, not a hang.
+    result = run("kcat", "-b", f"127.0.0.1:{broker.port}", "-C", "-t", "kcat", "-p", "0", "-o", "1000", "-e", "-q",
+                 "-X", "auto.offset.reset=error", check=False)
+    assert result.returncode != 0 or result.stdout == ""

@@ -1,0 +1,40 @@
+import KafkaModel
+import KafkaProtocol
+
+// ListOffsets (API key 2). Supported: v1...v7.
+// Behaviour: timestamp -1 answers the high watermark (the latest offset a consumer can read), -2 the log start
+// offset, any other the first offset whose batch timestamp is at or after it (-1 if none); only the leader
+// answers (else NOT_LEADER_OR_FOLLOWER). Deviation: v0 (the old offset-list format) is not advertised.
+struct ListOffsetsHandler: KafkaRequestHandler {
+    typealias Request = ListOffsetsRequest
+    static let versions: ClosedRange<Int16> = 1...7
+
+    let replicas: ReplicaManager
+
+    func handle(_ request: ListOffsetsRequest, context: RequestContext) async throws -> ListOffsetsResponse? {
+        var response = ListOffsetsResponse()
+        for topic in request.topics {
+            var partitions: [ListOffsetsResponse.ListOffsetsTopicResponse.ListOffsetsPartitionResponse] = []
+            for requested in topic.partitions {
+                var answer = ListOffsetsResponse.ListOffsetsTopicResponse.ListOffsetsPartitionResponse(partitionIndex: requested.partitionIndex)
+                switch await self.replicas.leadership(TopicPartition(topic.name, requested.partitionIndex)) {
+                case .refused(let code):
+                    answer.errorCode = code.rawValue
+                case .leader(let epoch, let isr):
+                    do {
+                        let found = try await self.replicas.offset(
+                            TopicPartition(topic.name, requested.partitionIndex), timestamp: requested.timestamp, isr: isr)
+                        answer.offset = found.offset
+                        answer.timestamp = found.timestamp
+                        if context.version >= 4 { answer.leaderEpoch = epoch }  // a field of v4+ only
+                    } catch {
+                        answer.errorCode = ErrorCode.kafkaStorageError.rawValue
+                    }
+                }
+                partitions.append(answer)
+            }
+            response.topics.append(.init(name: topic.name, partitions: partitions))
+        }
+        return response
+    }
+}

@@ -1,0 +1,70 @@
+import KafkaModel
+import KafkaProtocol
+import KafkaRecords
+import LogStorage
+import NIOCore
+
+// Produce (API key 0). Supported: v3...v9 (record batches, magic 2).
+// Behaviour: each partition must be led by this broker (else NOT_LEADER_OR_FOLLOWER; unknown topics
+// UNKNOWN_TOPIC_OR_PARTITION) and carry exactly one v2 batch (else INVALID_RECORD) no larger than
+// message.max.bytes (MESSAGE_TOO_LARGE) with a valid CRC (CORRUPT_MESSAGE). The batch is stored as received,
+// with offsets and leader epoch assigned. acks=0 gets no response; acks=1 and acks=all are answered after the
+// leader's append (with replication not yet built, the ISR of a partition this broker may produce to is itself).
+// Deviations until later issues: no idempotent or transactional producer (InitProducerId is not advertised, so
+// clients do not ask), legacy message sets (Produce v0-2) are not advertised, compression.type is not applied.
+struct ProduceHandler: KafkaRequestHandler {
+    typealias Request = ProduceRequest
+    static let versions: ClosedRange<Int16> = 3...9
+
+    let replicas: ReplicaManager
+    let messageMaxBytes: Int32
+
+    func handle(_ request: ProduceRequest, context: RequestContext) async throws -> ProduceResponse? {
+        var response = ProduceResponse()
+        for topic in request.topicData {
+            var partitions: [ProduceResponse.TopicProduceResponse.PartitionProduceResponse] = []
+            for data in topic.partitionData {
+                partitions.append(await self.produce(data, topic: topic.name, acks: request.acks))
+            }
+            response.responses.append(.init(name: topic.name, partitionResponses: partitions))
+        }
+        return request.acks == 0 ? nil : response
+    }
+
+    private func produce(
+        _ data: ProduceRequest.TopicProduceData.PartitionProduceData, topic: String, acks: Int16
+    ) async -> ProduceResponse.TopicProduceResponse.PartitionProduceResponse {
+        var result = ProduceResponse.TopicProduceResponse.PartitionProduceResponse(index: data.index, baseOffset: -1)
+        func fail(_ code: ErrorCode) -> ProduceResponse.TopicProduceResponse.PartitionProduceResponse {
+            result.errorCode = code.rawValue
+            return result
+        }
+        guard [-1, 0, 1].contains(acks) else { return fail(.invalidRequiredAcks) }
+        let partition = TopicPartition(topic, data.index)
+        let leaderEpoch: Int32
+        switch await self.replicas.leadership(partition) {
+        case .refused(let code): return fail(code)
+        case .leader(let epoch, _): leaderEpoch = epoch
+        }
+        guard let bytes = data.records, bytes.readableBytes <= Int(self.messageMaxBytes) else {
+            return fail(data.records == nil ? .invalidRecord : .messageTooLarge)
+        }
+        let batches: [RecordBatch]
+        do {
+            batches = try RecordSet(bytes).batches()
+        } catch {
+            return fail(.invalidRecord)
+        }
+        guard batches.count == 1, let batch = batches.first else { return fail(.invalidRecord) }
+        guard (try? batch.validate()) != nil else { return fail(.corruptMessage) }
+        do {
+            let (info, logStartOffset) = try await self.replicas.append(batch, to: partition, leaderEpoch: leaderEpoch)
+            result.baseOffset = info.firstOffset
+            result.logAppendTimeMs = info.logAppendTime
+            result.logStartOffset = logStartOffset
+            return result
+        } catch {
+            return fail(.kafkaStorageError)
+        }
+    }
+}

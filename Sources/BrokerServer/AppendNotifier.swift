@@ -1,5 +1,4 @@
 import KafkaModel
-import Synchronization
 
 /// Wakes fetches that wait for data (Fetch long polling: `min_bytes` not reached, `max_wait_ms` not passed)
 /// when a partition they read gets an append.
@@ -25,30 +24,5 @@ actor AppendNotifier {
     /// Called after an append to `partition`.
     func appended(to partition: TopicPartition) {
         for waiter in self.waiters.values where waiter.partitions.contains(partition) { waiter.wakeUp.fire() }
-    }
-}
-
-/// A one-time wake-up: `wait()` returns once `fire()` has been called, before or after it started waiting.
-final class WakeUp: Sendable {
-    private let state = Mutex<(fired: Bool, continuation: CheckedContinuation<Void, Never>?)>((false, nil))
-
-    func fire() {
-        let continuation: CheckedContinuation<Void, Never>? = self.state.withLock { state in
-            state.fired = true
-            defer { state.continuation = nil }
-            return state.continuation
-        }
-        continuation?.resume()
-    }
-
-    func wait() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let firedAlready = self.state.withLock { state in
-                if state.fired { return true }
-                state.continuation = continuation
-                return false
-            }
-            if firedAlready { continuation.resume() }
-        }
     }
 }

@@ -52,8 +52,11 @@ public enum Broker {
         let metadata = MetadataCache(client: zookeeper)
 
         let replicas = ReplicaManager(brokerId: brokerId, metadata: metadata, storage: storage, notifier: AppendNotifier())
+        let controller = Controller(brokerId: brokerId, client: zookeeper)
+        let topicCreator = TopicCreator(client: zookeeper)
         var router = RequestRouter()
-        router.register(MetadataHandler(cache: metadata, clusterId: clusterId))
+        router.register(MetadataHandler(cache: metadata, clusterId: clusterId, topicCreator: topicCreator, config: config))
+        router.register(CreateTopicsHandler(controller: controller, cache: metadata, creator: topicCreator, config: config))
         router.register(ProduceHandler(replicas: replicas, messageMaxBytes: config.messageMaxBytes))
         router.register(FetchHandler(replicas: replicas))
         router.register(ListOffsetsHandler(replicas: replicas))
@@ -76,7 +79,6 @@ public enum Broker {
         }
         logger.notice("[KafkaServer id=\(brokerId)] started: cluster \(clusterId), listening on \(advertised.map { "\($0.listener)://\($0.host):\($0.port)" }.joined(separator: ","))")
 
-        let controller = Controller(brokerId: brokerId, client: zookeeper)
         await withDiscardingTaskGroup { group in
             group.addTask { try? await server.run() }
             group.addTask { await metadata.run() }

@@ -19,6 +19,41 @@ public actor MetadataCache {
     private let client: ZooKeeperClient
     private let logger: Logger
     private var topicFollowers: [String: Task<Void, Never>] = [:]
+    private var changeWaiters: [Int: WakeUp] = [:]
+    private var nextWaiter = 0
+
+    /// Wakes everyone waiting for a change.
+    private func changed() {
+        for waiter in self.changeWaiters.values { waiter.fire() }
+    }
+
+    /// Waits until every partition of `topics` has a live leader, or `timeout` passes.
+    /// - Returns: whether they all did.
+    public func waitForLeaders(of topics: [String], timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while !topics.allSatisfy(self.hasLeaders) {
+            guard ContinuousClock.now < deadline else { return false }
+            let id = self.nextWaiter
+            self.nextWaiter += 1
+            let wakeUp = WakeUp()
+            self.changeWaiters[id] = wakeUp
+            let timer = Task {
+                try? await Task.sleep(until: deadline)
+                wakeUp.fire()
+            }
+            await wakeUp.wait()
+            timer.cancel()
+            self.changeWaiters.removeValue(forKey: id)
+        }
+        return true
+    }
+
+    private func hasLeaders(_ topic: String) -> Bool {
+        guard let metadata = self.topics[topic], !metadata.assignment.partitions.isEmpty else { return false }
+        return metadata.assignment.partitions.keys.allSatisfy { partition in
+            metadata.states[partition].map { $0.leader >= 0 && self.brokers[$0.leader] != nil } ?? false
+        }
+    }
 
     public init(client: ZooKeeperClient, logger: Logger = Logger(label: "ferry.metadata")) {
         self.client = client
@@ -55,6 +90,7 @@ public actor MetadataCache {
     private func setBrokers(_ brokers: [Int32: BrokerRegistration]) {
         let before = Set(self.brokers.keys)
         self.brokers = brokers
+        self.changed()
         let after = Set(brokers.keys)
         if before != after { self.logger.info("live brokers: \(after.sorted())") }
     }
@@ -107,6 +143,7 @@ public actor MetadataCache {
 
     private func setAssignment(_ name: String, _ assignment: TopicAssignment) {
         self.topics[name, default: TopicMetadata(name: name, assignment: assignment, states: [:])].assignment = assignment
+        self.changed()
     }
 
     private func followState(_ topic: String, _ partition: Int32) async {
@@ -114,6 +151,7 @@ public actor MetadataCache {
             for try await node in self.client.follow(node: ZNodes.partitionState(topic, partition)) {
                 let state = node.flatMap { try? PartitionStateZNode.decode($0.data, topic: topic, partition: partition) }
                 self.topics[topic]?.states[partition] = state
+                self.changed()
             }
         } catch {
             if !(error is CancellationError) { self.logger.error("stopped following \(topic)-\(partition) state: \(error)") }

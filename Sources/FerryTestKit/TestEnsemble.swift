@@ -140,3 +140,51 @@ public func scratchPath(_ client: ZooKeeperClient, _ name: String = #function) a
     try await client.createRecursively(path)
     return path
 }
+
+/// Orders tests that disrupt the shared ensemble (killing a server) against all other tests that use it, across
+/// suites: `.serialized` orders tests within one suite only. Disruptive tests take the lock exclusively, the rest
+/// share it.
+public actor EnsembleAccess {
+    public static let shared = EnsembleAccess()
+
+    private var readers = 0
+    private var writer = false
+    private var waiting: [(exclusive: Bool, continuation: CheckedContinuation<Void, Never>)] = []
+
+    /// Runs `body` while no disruptive test runs.
+    public func shared<T: Sendable>(_ body: @Sendable () async throws -> T) async rethrows -> T {
+        await self.acquire(exclusive: false)
+        defer { self.release(exclusive: false) }
+        return try await body()
+    }
+
+    /// Runs `body` while no other test uses the ensemble.
+    public func exclusive<T: Sendable>(_ body: @Sendable () async throws -> T) async rethrows -> T {
+        await self.acquire(exclusive: true)
+        defer { self.release(exclusive: true) }
+        return try await body()
+    }
+
+    private func acquire(exclusive: Bool) async {
+        if self.canEnter(exclusive: exclusive) && self.waiting.isEmpty {
+            self.enter(exclusive: exclusive)
+            return
+        }
+        await withCheckedContinuation { self.waiting.append((exclusive, $0)) }
+    }
+
+    private func canEnter(exclusive: Bool) -> Bool { exclusive ? !self.writer && self.readers == 0 : !self.writer }
+
+    private func enter(exclusive: Bool) {
+        if exclusive { self.writer = true } else { self.readers += 1 }
+    }
+
+    private func release(exclusive: Bool) {
+        if exclusive { self.writer = false } else { self.readers -= 1 }
+        while let next = self.waiting.first, self.canEnter(exclusive: next.exclusive) {
+            self.waiting.removeFirst()
+            self.enter(exclusive: next.exclusive)
+            next.continuation.resume()
+        }
+    }
+}

@@ -245,3 +245,42 @@ def test_kcat_produces_and_consumes_and_a_wrong_partition_is_refused(broker, zk_
     result = run("kcat", "-b", f"127.0.0.1:{broker.port}", "-C", "-t", "kcat", "-p", "0", "-o", "1000", "-e", "-q",
                  "-X", "auto.offset.reset=error", check=False)
     assert result.returncode != 0 or result.stdout == ""
+
+
+def test_admin_clients_create_topics_through_the_controller(broker, zk_root):
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+    from kafka.errors import InvalidReplicationFactorError, TopicAlreadyExistsError
+    admin = KafkaAdminClient(bootstrap_servers=f"127.0.0.1:{broker.port}", request_timeout_ms=15000)
+    admin.create_topics([NewTopic("created", 3, 1)], timeout_ms=10000)
+    assignment = json.loads(zk_root.get(f"{broker.chroot}/brokers/topics/created")[0])
+    assert assignment["partitions"] == {"0": [1], "1": [1], "2": [1]} and len(assignment["topic_id"]) == 22
+    assert json.loads(zk_root.get(f"{broker.chroot}/config/topics/created")[0]) == {"version": 1, "config": {}}
+    for p in range(3):
+        state = json.loads(zk_root.get(f"{broker.chroot}/brokers/topics/created/partitions/{p}/state")[0])
+        assert state["leader"] == 1
+    with pytest.raises(TopicAlreadyExistsError):
+        admin.create_topics([NewTopic("created", 1, 1)], timeout_ms=10000)
+    with pytest.raises(InvalidReplicationFactorError):
+        admin.create_topics([NewTopic("too-many-replicas", 1, 2)], timeout_ms=10000)
+    admin.close()
+
+    from confluent_kafka.admin import AdminClient, NewTopic as RdkNewTopic
+    rdk_admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{broker.port}"})  # kept alive until the future resolves
+    futures = rdk_admin.create_topics([RdkNewTopic("created-rdk", 2, 1)])
+    futures["created-rdk"].result(timeout=15)
+    assert zk_root.exists(f"{broker.chroot}/brokers/topics/created-rdk")
+
+
+def test_producing_to_a_new_topic_creates_it(broker, zk_root):
+    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+    producer = KafkaProducer(bootstrap_servers=f"127.0.0.1:{broker.port}", enable_idempotence=False)
+    metadata = producer.send("auto-created", value=b"hello", partition=0).get(timeout=20)
+    producer.close()
+    assert (metadata.topic, metadata.offset) == ("auto-created", 0)
+    assignment = json.loads(zk_root.get(f"{broker.chroot}/brokers/topics/auto-created")[0])
+    assert list(assignment["partitions"]) == ["0"]  # num.partitions defaults to 1
+    consumer = KafkaConsumer(bootstrap_servers=f"127.0.0.1:{broker.port}", consumer_timeout_ms=5000, auto_offset_reset="earliest")
+    consumer.assign([TopicPartition("auto-created", 0)])
+    assert [r.value for r in consumer] == [b"hello"]
+    consumer.close()

@@ -7,13 +7,17 @@ import KafkaProtocol
 // `/controller`, topics and partitions come from `/brokers/topics` and the partition state znodes. A partition
 // without a state or whose leader is not live reports LEADER_NOT_AVAILABLE with leader -1; replicas that are not
 // live are listed as offline (v5+). v0 treats an empty topic list as "all topics", v1+ a null one.
-// Deviation (until topic creation lands): unknown topics are not auto-created; they get UNKNOWN_TOPIC_OR_PARTITION.
+// Unknown topics are created when auto.create.topics.enable and the request allows it (always before v4), with
+// num.partitions and default.replication.factor, and reported as LEADER_NOT_AVAILABLE until the controller has
+// elected their leaders; otherwise they get UNKNOWN_TOPIC_OR_PARTITION.
 struct MetadataHandler: KafkaRequestHandler {
     typealias Request = MetadataRequest
     static let versions: ClosedRange<Int16> = 0...12
 
     let cache: MetadataCache
     let clusterId: String
+    let topicCreator: TopicCreator
+    let config: BrokerConfig
 
     func handle(_ request: MetadataRequest, context: RequestContext) async throws -> MetadataResponse? {
         let brokers = await self.cache.brokers
@@ -34,7 +38,23 @@ struct MetadataHandler: KafkaRequestHandler {
         } else {
             requested = topics.keys.sorted()
         }
+        let autoCreate = self.config.autoCreateTopicsEnable && (context.version < 4 || request.allowAutoTopicCreation)
+        var created: [String: ErrorCode] = [:]
+        if autoCreate {
+            let candidates = brokers.map { ReplicaAssignment.Broker(id: $0.key, rack: $0.value.rack) }
+            for name in requested where topics[name] == nil {
+                do {
+                    try await self.topicCreator.create(
+                        name: name, partitions: Int(self.config.numPartitions),
+                        replicationFactor: Int(self.config.defaultReplicationFactor), brokers: candidates)
+                    created[name] = .leaderNotAvailable
+                } catch let failure as TopicCreator.Failure {
+                    created[name] = failure.code == .topicAlreadyExists ? .leaderNotAvailable : failure.code
+                }
+            }
+        }
         response.topics = requested.map { name in
+            if let code = created[name] { return .init(errorCode: code.rawValue, name: name) }
             guard let topic = topics[name] else {
                 return .init(errorCode: ErrorCode.unknownTopicOrPartition.rawValue, name: name)
             }

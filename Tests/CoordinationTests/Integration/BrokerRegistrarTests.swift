@@ -18,65 +18,71 @@ struct BrokerRegistrarTests {
     }
 
     @Test func registersKafkasLayoutAndOneClusterIdForEveryone() async throws {
-        let (client, root, base) = try await self.chrootedClient()
-        try await BrokerRegistrar.ensurePersistentPaths(client)
-        for path in ZNodes.persistentPaths { #expect(try await client.exists(path) != nil, "\(path)") }
-        let other = try await TestEnsemble.client(chroot: base)
-        async let first = BrokerRegistrar.clusterId(client)
-        async let second = BrokerRegistrar.clusterId(other)
-        let (a, b) = try await (first, second)
-        #expect(a == b && a.count == 22)
-        #expect(try await BrokerRegistrar.clusterId(client) == a)
+        try await EnsembleAccess.shared.shared {
+            let (client, root, base) = try await self.chrootedClient()
+            try await BrokerRegistrar.ensurePersistentPaths(client)
+            for path in ZNodes.persistentPaths { #expect(try await client.exists(path) != nil, "\(path)") }
+            let other = try await TestEnsemble.client(chroot: base)
+            async let first = BrokerRegistrar.clusterId(client)
+            async let second = BrokerRegistrar.clusterId(other)
+            let (a, b) = try await (first, second)
+            #expect(a == b && a.count == 22)
+            #expect(try await BrokerRegistrar.clusterId(client) == a)
 
-        let registrar = BrokerRegistrar(brokerId: 1, client: client, registration: self.registration())
-        try await registrar.register()
-        let node = try await client.get("/brokers/ids/1")
-        #expect(node.stat.ephemeralOwner == client.sessionID)
-        let decoded = try BrokerRegistration.decode(node.data, id: 1)
-        #expect(decoded.version == 5 && decoded.endpoints == ["PLAINTEXT://127.0.0.1:9092"] && decoded.port == 9092)
-        #expect(try await root.children(base + "/brokers/ids") == ["1"])
+            let registrar = BrokerRegistrar(brokerId: 1, client: client, registration: self.registration())
+            try await registrar.register()
+            let node = try await client.get("/brokers/ids/1")
+            #expect(node.stat.ephemeralOwner == client.sessionID)
+            let decoded = try BrokerRegistration.decode(node.data, id: 1)
+            #expect(decoded.version == 5 && decoded.endpoints == ["PLAINTEXT://127.0.0.1:9092"] && decoded.port == 9092)
+            #expect(try await root.children(base + "/brokers/ids") == ["1"])
 
-        await registrar.deregister()
-        #expect(try await client.exists("/brokers/ids/1") == nil)
-        await other.close()
-        await client.close()
-        try await root.deleteRecursively(base)
-        await root.close()
+            await registrar.deregister()
+            #expect(try await client.exists("/brokers/ids/1") == nil)
+            await other.close()
+            await client.close()
+            try await root.deleteRecursively(base)
+            await root.close()
+        }
     }
 
     @Test func anIdHeldByAnotherLiveBrokerIsRefusedUntilItsSessionEnds() async throws {
-        let (client, root, base) = try await self.chrootedClient()
-        let first = BrokerRegistrar(brokerId: 2, client: client, registration: self.registration())
-        try await first.register()
-        let otherClient = try await TestEnsemble.client(chroot: base)
-        let second = BrokerRegistrar(brokerId: 2, client: otherClient, registration: self.registration(port: 9093))
-        await #expect(throws: BrokerRegistrar.Conflict.self) { try await second.register() }
+        try await EnsembleAccess.shared.shared {
+            let (client, root, base) = try await self.chrootedClient()
+            let first = BrokerRegistrar(brokerId: 2, client: client, registration: self.registration())
+            try await first.register()
+            let otherClient = try await TestEnsemble.client(chroot: base)
+            let second = BrokerRegistrar(brokerId: 2, client: otherClient, registration: self.registration(port: 9093))
+            await #expect(throws: BrokerRegistrar.Conflict.self) { try await second.register() }
 
-        let (_, gone) = try await otherClient.existsAndWatch("/brokers/ids/2")
-        await client.close()  // the first broker dies: its ephemeral registration goes with its session
-        _ = try await gone.event()
-        try await second.register()
-        let decoded = try BrokerRegistration.decode(try await otherClient.get("/brokers/ids/2").data, id: 2)
-        #expect(decoded.port == 9093)
-        await otherClient.close()
-        try await root.deleteRecursively(base)
-        await root.close()
+            let (_, gone) = try await otherClient.existsAndWatch("/brokers/ids/2")
+            await client.close()  // the first broker dies: its ephemeral registration goes with its session
+            _ = try await gone.event()
+            try await second.register()
+            let decoded = try BrokerRegistration.decode(try await otherClient.get("/brokers/ids/2").data, id: 2)
+            #expect(decoded.port == 9093)
+            await otherClient.close()
+            try await root.deleteRecursively(base)
+            await root.close()
+        }
     }
 
     @Test func reRegistersAfterTheSessionExpires() async throws {
-        let (client, root, base) = try await self.chrootedClient()
-        let registrar = BrokerRegistrar(brokerId: 3, client: client, registration: self.registration())
-        try await registrar.register()
-        let old = try #require(client.sessionCredentials)
-        try await TestEnsemble.expireSession(old)
-        try await eventually("the broker is registered again under its new session") {
-            guard let stat = try? await client.exists("/brokers/ids/3"), let session = client.sessionID else { return false }
-            return stat.ephemeralOwner == session && session != old.sessionID
+        try await EnsembleAccess.shared.shared {
+            let (client, root, base) = try await self.chrootedClient()
+            let registrar = BrokerRegistrar(brokerId: 3, client: client, registration: self.registration())
+            try await registrar.register()
+            let old = try #require(client.sessionCredentials)
+            try await TestEnsemble.expireSession(old)
+            try await eventually("the broker is registered again under its new session") {
+                guard let stat = try? await client.exists("/brokers/ids/3"), let session = client.sessionID else { return false }
+                return stat.ephemeralOwner == session && session != old.sessionID
+            }
+            await registrar.deregister()
+            await client.close()
+            try await root.deleteRecursively(base)
+            await root.close()
         }
-        await registrar.deregister()
-        await client.close()
-        try await root.deleteRecursively(base)
-        await root.close()
     }
 }
 

@@ -22,76 +22,82 @@ struct ControllerTests {
     }
 
     @Test func oneCandidateWinsAndTheOtherTakesOverWithTheNextEpoch() async throws {
-        let (root, base) = try await self.cluster()
-        let first = try await TestEnsemble.client(chroot: base)
-        let second = try await TestEnsemble.client(chroot: base)
-        let one = Controller(brokerId: 1, client: first)
-        let two = Controller(brokerId: 2, client: second)
-        let runs = [Task { await one.run() }, Task { await two.run() }]
-        try await eventually("one controller is elected") { await one.isActive != two.isActive }
-        let winner = await one.isActive ? 1 : 2
-        #expect(try ControllerZNode.decode(try await root.get(base + "/controller").data).brokerid == Int32(winner))
-        #expect(try await root.get(base + "/controller_epoch").string == "1")
+        try await EnsembleAccess.shared.shared {
+            let (root, base) = try await self.cluster()
+            let first = try await TestEnsemble.client(chroot: base)
+            let second = try await TestEnsemble.client(chroot: base)
+            let one = Controller(brokerId: 1, client: first)
+            let two = Controller(brokerId: 2, client: second)
+            let runs = [Task { await one.run() }, Task { await two.run() }]
+            try await eventually("one controller is elected") { await one.isActive != two.isActive }
+            let winner = await one.isActive ? 1 : 2
+            #expect(try ControllerZNode.decode(try await root.get(base + "/controller").data).brokerid == Int32(winner))
+            #expect(try await root.get(base + "/controller_epoch").string == "1")
 
-        await (winner == 1 ? first : second).close()  // the controller's session ends
-        let survivor = winner == 1 ? two : one
-        try await eventually("the other broker takes over") { await survivor.isActive }
-        #expect(await survivor.term?.epoch == 2)
-        try await root.sync(base + "/controller_epoch")
-        #expect(try await root.get(base + "/controller_epoch").string == "2")
-        for run in runs { run.cancel() }
-        await (winner == 1 ? second : first).close()
-        try await root.deleteRecursively(base)
-        await root.close()
+            await (winner == 1 ? first : second).close()  // the controller's session ends
+            let survivor = winner == 1 ? two : one
+            try await eventually("the other broker takes over") { await survivor.isActive }
+            #expect(await survivor.term?.epoch == 2)
+            try await root.sync(base + "/controller_epoch")
+            #expect(try await root.get(base + "/controller_epoch").string == "2")
+            for run in runs { run.cancel() }
+            await (winner == 1 ? second : first).close()
+            try await root.deleteRecursively(base)
+            await root.close()
+        }
     }
 
     @Test func newTopicsGetLeaderAndISRFromTheLiveReplicasInAssignmentOrder() async throws {
-        let (root, base) = try await self.cluster()
-        let client = try await TestEnsemble.client(chroot: base)
-        try await self.registerBroker(1, on: client)
-        try await self.registerBroker(2, on: client)
-        let controller = Controller(brokerId: 1, client: client)
-        let run = Task { await controller.run() }
-        try await eventually("the controller is elected") { await controller.isActive }
+        try await EnsembleAccess.shared.shared {
+            let (root, base) = try await self.cluster()
+            let client = try await TestEnsemble.client(chroot: base)
+            try await self.registerBroker(1, on: client)
+            try await self.registerBroker(2, on: client)
+            let controller = Controller(brokerId: 1, client: client)
+            let run = Task { await controller.run() }
+            try await eventually("the controller is elected") { await controller.isActive }
 
-        let assignment = TopicAssignment(partitions: [0: [2, 1], 1: [3, 1], 2: [3]])
-        try await client.create(ZNodes.topic("orders"), data: assignment.zNodeData())
-        try await eventually("partitions 0 and 1 get states") {
-            let first = try? await client.exists(ZNodes.partitionState("orders", 0))
-            let second = try? await client.exists(ZNodes.partitionState("orders", 1))
-            return first != nil && second != nil
+            let assignment = TopicAssignment(partitions: [0: [2, 1], 1: [3, 1], 2: [3]])
+            try await client.create(ZNodes.topic("orders"), data: assignment.zNodeData())
+            try await eventually("partitions 0 and 1 get states") {
+                let first = try? await client.exists(ZNodes.partitionState("orders", 0))
+                let second = try? await client.exists(ZNodes.partitionState("orders", 1))
+                return first != nil && second != nil
+            }
+            let p0 = try PartitionStateZNode.decode(try await client.get(ZNodes.partitionState("orders", 0)).data, topic: "orders", partition: 0)
+            let p1 = try PartitionStateZNode.decode(try await client.get(ZNodes.partitionState("orders", 1)).data, topic: "orders", partition: 1)
+            #expect(p0 == PartitionStateZNode(leader: 2, leaderEpoch: 0, isr: [2, 1], controllerEpoch: 1))
+            #expect(p1 == PartitionStateZNode(leader: 1, leaderEpoch: 0, isr: [1], controllerEpoch: 1))
+            // No live replica: no state, until broker 3 registers.
+            #expect(try await client.exists(ZNodes.partitionState("orders", 2)) == nil)
+            try await self.registerBroker(3, on: client)
+            try await eventually("partition 2 gets a state once broker 3 is live") {
+                (try? await client.exists(ZNodes.partitionState("orders", 2))) != nil
+            }
+            run.cancel()
+            await client.close()
+            try await root.deleteRecursively(base)
+            await root.close()
         }
-        let p0 = try PartitionStateZNode.decode(try await client.get(ZNodes.partitionState("orders", 0)).data, topic: "orders", partition: 0)
-        let p1 = try PartitionStateZNode.decode(try await client.get(ZNodes.partitionState("orders", 1)).data, topic: "orders", partition: 1)
-        #expect(p0 == PartitionStateZNode(leader: 2, leaderEpoch: 0, isr: [2, 1], controllerEpoch: 1))
-        #expect(p1 == PartitionStateZNode(leader: 1, leaderEpoch: 0, isr: [1], controllerEpoch: 1))
-        // No live replica: no state, until broker 3 registers.
-        #expect(try await client.exists(ZNodes.partitionState("orders", 2)) == nil)
-        try await self.registerBroker(3, on: client)
-        try await eventually("partition 2 gets a state once broker 3 is live") {
-            (try? await client.exists(ZNodes.partitionState("orders", 2))) != nil
-        }
-        run.cancel()
-        await client.close()
-        try await root.deleteRecursively(base)
-        await root.close()
     }
 
     @Test func aDeposedControllersWritesAreFenced() async throws {
-        let (root, base) = try await self.cluster()
-        let client = try await TestEnsemble.client(chroot: base)
-        try await self.registerBroker(1, on: client)
-        let controller = Controller(brokerId: 1, client: client)
-        let election = ControllerElection(brokerId: 1, client: client)
-        let stale = try #require(try await election.attempt(timestamp: 1))
-        // A successor bumps the epoch; the stale term may no longer write.
-        try await client.delete(ZNodes.controller)
-        _ = try #require(try await ControllerElection(brokerId: 2, client: client).attempt(timestamp: 2))
-        try await client.create(ZNodes.topic("t"), data: TopicAssignment(partitions: [0: [1]]).zNodeData())
-        await #expect(throws: ZooKeeperError.self) { try await controller.createMissingPartitionStates(stale) }
-        #expect(try await client.exists(ZNodes.partitionState("t", 0)) == nil)
-        await client.close()
-        try await root.deleteRecursively(base)
-        await root.close()
+        try await EnsembleAccess.shared.shared {
+            let (root, base) = try await self.cluster()
+            let client = try await TestEnsemble.client(chroot: base)
+            try await self.registerBroker(1, on: client)
+            let controller = Controller(brokerId: 1, client: client)
+            let election = ControllerElection(brokerId: 1, client: client)
+            let stale = try #require(try await election.attempt(timestamp: 1))
+            // A successor bumps the epoch; the stale term may no longer write.
+            try await client.delete(ZNodes.controller)
+            _ = try #require(try await ControllerElection(brokerId: 2, client: client).attempt(timestamp: 2))
+            try await client.create(ZNodes.topic("t"), data: TopicAssignment(partitions: [0: [1]]).zNodeData())
+            await #expect(throws: ZooKeeperError.self) { try await controller.createMissingPartitionStates(stale) }
+            #expect(try await client.exists(ZNodes.partitionState("t", 0)) == nil)
+            await client.close()
+            try await root.deleteRecursively(base)
+            await root.close()
+        }
     }
 }

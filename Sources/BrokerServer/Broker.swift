@@ -60,6 +60,7 @@ public enum Broker {
         router.register(ProduceHandler(replicas: replicas, messageMaxBytes: config.messageMaxBytes))
         router.register(FetchHandler(replicas: replicas))
         router.register(ListOffsetsHandler(replicas: replicas))
+        router.register(InitProducerIdHandler(producerIds: ProducerIdManager(brokerId: brokerId, client: zookeeper)))
         router.registerApiVersions()
         let listener = config.listeners[0]
         let server = try await KafkaServer.bind(

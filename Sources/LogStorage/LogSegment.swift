@@ -94,6 +94,23 @@ final class LogSegment {
             || self.nextOffset - self.baseOffset > Int64(UInt32.max) - 1
     }
 
+    /// Calls `body` with the producer fields of every batch in the segment, in order (for rebuilding producer state).
+    func forEachBatchHeader(_ body: (_ baseOffset: Int64, _ lastOffset: Int64, _ producerId: Int64, _ epoch: Int16, _ baseSequence: Int32) -> Void) throws {
+        var position: Int64 = 0
+        while position + Int64(RecordBatch.headerSize) <= self.size {
+            let header = try self.log.read(at: position, length: RecordBatch.headerSize)
+            guard let base = header.getInteger(at: 0, endianness: .big, as: Int64.self),
+                  let length = header.getInteger(at: 8, endianness: .big, as: Int32.self),
+                  let delta = header.getInteger(at: 23, endianness: .big, as: Int32.self),
+                  let producerId = header.getInteger(at: 43, endianness: .big, as: Int64.self),
+                  let epoch = header.getInteger(at: 51, endianness: .big, as: Int16.self),
+                  let sequence = header.getInteger(at: 53, endianness: .big, as: Int32.self)
+            else { return }
+            body(base, base + Int64(delta), producerId, epoch, sequence)
+            position += 12 + Int64(length)
+        }
+    }
+
     /// Reads the header fields of the batch at `position` without reading the records.
     func batchHeader(at position: Int64) throws -> (baseOffset: Int64, lastOffset: Int64, size: Int, maxTimestamp: Int64)? {
         guard position + Int64(RecordBatch.headerSize) <= self.size else { return nil }

@@ -13,6 +13,10 @@ public struct LogStorageError: Error, Hashable, Sendable, CustomStringConvertibl
         case foreignLogDirectory
         /// A configuration value is unusable.
         case invalidConfig
+        /// An idempotent batch does not continue its producer's sequence (`OUT_OF_ORDER_SEQUENCE_NUMBER`).
+        case outOfOrderSequence
+        /// An idempotent batch from an older epoch of its producer (`INVALID_PRODUCER_EPOCH`).
+        case invalidProducerEpoch
     }
 
     public var code: Code

@@ -40,6 +40,7 @@ public final class PartitionLog {
     /// Offsets below this are known to be on disk (flushed); recovery scans from here after a crash.
     public private(set) var recoveryPoint: Int64
     public private(set) var leaderEpochs: LeaderEpochCache
+    private var producerState = ProducerStateManager()
     private var segments: [LogSegment]
     private var unflushedRecords: Int64 = 0
     private var lastFlushTime: Int64
@@ -129,6 +130,7 @@ public final class PartitionLog {
             logStartOffset: max(logStartOffset, segments.first!.baseOffset),
             recoveryPoint: min(recoveryPoint, segments.last!.nextOffset), leaderEpochs: leaderEpochs, clock: clock, logger: logger)
         try log.leaderEpochs.truncate(fromEnd: log.logEndOffset)
+        try log.rebuildProducerState()
         log.checkInvariant()
         return log
     }
@@ -142,9 +144,27 @@ public final class PartitionLog {
     /// Appends a batch as the partition leader: validates its CRC, assigns offsets from the log end, stamps the
     /// leader epoch (and the append time for LogAppendTime logs).
     /// - Throws: `LogStorageError(.invalidBatch)` for a corrupt batch; I/O errors.
+    /// Idempotent batches (a producer id) are checked against the producer's state: a retry of one of its last
+    /// five batches returns the original offsets without appending; a sequence gap throws `.outOfOrderSequence`,
+    /// an older epoch `.invalidProducerEpoch`.
     @discardableResult
     public func append(_ batch: RecordBatch, leaderEpoch: Int32) throws -> LogAppendInfo {
         do { try batch.validate() } catch { throw LogStorageError(.invalidBatch, "\(error)", path: self.directory) }
+        if batch.producerId >= 0 {
+            let lastSequence = batch.baseSequence &+ batch.lastOffsetDelta
+            switch self.producerState.check(
+                producerId: batch.producerId, epoch: batch.producerEpoch, firstSequence: batch.baseSequence, lastSequence: lastSequence)
+            {
+            case .append:
+                break
+            case .duplicate(let original):
+                return LogAppendInfo(firstOffset: original.firstOffset, lastOffset: original.lastOffset, logAppendTime: -1, recordCount: Int(batch.recordsCount))
+            case .outOfOrderSequence(let expected, let found):
+                throw LogStorageError(.outOfOrderSequence, "producer \(batch.producerId): sequence \(found), expected \(expected)", path: self.directory)
+            case .staleEpoch(let current, let found):
+                throw LogStorageError(.invalidProducerEpoch, "producer \(batch.producerId): epoch \(found) is older than \(current)", path: self.directory)
+            }
+        }
         var batch = batch
         batch.baseOffset = self.logEndOffset
         batch.partitionLeaderEpoch = leaderEpoch
@@ -174,6 +194,12 @@ public final class PartitionLog {
             try self.roll(at: batch.baseOffset)
         }
         try self.segments.last!.append(batch)
+        if batch.producerId >= 0 {
+            self.producerState.record(
+                producerId: batch.producerId, epoch: batch.producerEpoch,
+                batch: .init(firstSequence: batch.baseSequence, lastSequence: batch.baseSequence &+ batch.lastOffsetDelta,
+                             firstOffset: batch.baseOffset, lastOffset: batch.lastOffset))
+        }
         if batch.partitionLeaderEpoch >= 0 {
             try self.leaderEpochs.assign(epoch: batch.partitionLeaderEpoch, startOffset: batch.baseOffset)
         }
@@ -279,7 +305,21 @@ public final class PartitionLog {
         }
         self.recoveryPoint = min(self.recoveryPoint, self.logEndOffset)
         try self.leaderEpochs.truncate(fromEnd: self.logEndOffset)
+        try self.rebuildProducerState()
         self.checkInvariant()
+    }
+
+    /// Rebuilds the idempotent-producer state from the batch headers of the whole log.
+    private func rebuildProducerState() throws {
+        self.producerState.removeAll()
+        for segment in self.segments {
+            try segment.forEachBatchHeader { base, last, producerId, epoch, sequence in
+                guard producerId >= 0 else { return }
+                self.producerState.record(
+                    producerId: producerId, epoch: epoch,
+                    batch: .init(firstSequence: sequence, lastSequence: sequence &+ Int32(last - base), firstOffset: base, lastOffset: last))
+            }
+        }
     }
 
     /// Moves the log start to `offset` (DeleteRecords) and deletes the segments wholly before it.

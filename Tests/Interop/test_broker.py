@@ -284,3 +284,19 @@ def test_producing_to_a_new_topic_creates_it(broker, zk_root):
     consumer.assign([TopicPartition("auto-created", 0)])
     assert [r.value for r in consumer] == [b"hello"]
     consumer.close()
+
+
+def test_kafka_pythons_default_idempotent_producer_works(broker, zk_root):
+    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+    create_topic(zk_root, broker, "idempotent", 1)
+    producer = KafkaProducer(bootstrap_servers=f"127.0.0.1:{broker.port}")  # defaults: idempotence on, acks=all
+    assert producer.config["enable_idempotence"]
+    offsets = [producer.send("idempotent", value=f"v{i}".encode()).get(timeout=15).offset for i in range(10)]
+    producer.close()
+    assert offsets == list(range(10))
+    block = json.loads(zk_root.get(f"{broker.chroot}/latest_producer_id_block")[0])
+    assert block["block_start"] == "0" and block["block_end"] == "999" and block["broker"] == 1
+    consumer = KafkaConsumer(bootstrap_servers=f"127.0.0.1:{broker.port}", consumer_timeout_ms=5000, auto_offset_reset="earliest")
+    consumer.assign([TopicPartition("idempotent", 0)])
+    assert [r.value for r in consumer] == [f"v{i}".encode() for i in range(10)]
+    consumer.close()

@@ -10,8 +10,11 @@ import NIOCore
 // message.max.bytes (MESSAGE_TOO_LARGE) with a valid CRC (CORRUPT_MESSAGE). The batch is stored as received,
 // with offsets and leader epoch assigned. acks=0 gets no response; acks=1 and acks=all are answered after the
 // leader's append (with replication not yet built, the ISR of a partition this broker may produce to is itself).
-// Deviations until later issues: no idempotent or transactional producer (InitProducerId is not advertised, so
-// clients do not ask), legacy message sets (Produce v0-2) are not advertised, compression.type is not applied.
+// Idempotent batches (producer id set) are checked against the partition's producer state: a retry of one of the
+// producer's last five batches is answered with its original offsets and not stored again; a sequence gap gets
+// OUT_OF_ORDER_SEQUENCE_NUMBER, an older epoch INVALID_PRODUCER_EPOCH.
+// Deviations until later issues: no transactions, legacy message sets (Produce v0-2) are not advertised,
+// compression.type is not applied.
 struct ProduceHandler: KafkaRequestHandler {
     typealias Request = ProduceRequest
     static let versions: ClosedRange<Int16> = 3...9
@@ -63,6 +66,10 @@ struct ProduceHandler: KafkaRequestHandler {
             result.logAppendTimeMs = info.logAppendTime
             result.logStartOffset = logStartOffset
             return result
+        } catch let error as LogStorageError where error.code == .outOfOrderSequence {
+            return fail(.outOfOrderSequenceNumber)
+        } catch let error as LogStorageError where error.code == .invalidProducerEpoch {
+            return fail(.invalidProducerEpoch)
         } catch {
             return fail(.kafkaStorageError)
         }

@@ -1,0 +1,61 @@
+/// Idempotent-producer state of one partition (Kafka's `ProducerStateManager`): per producer id, its epoch and
+/// the sequence ranges and offsets of its last five batches, so that a retried batch is recognised and answered
+/// with its original offsets instead of being appended twice.
+///
+/// Rules (Kafka's `ProducerAppendInfo.checkSequence`): an epoch older than the producer's is refused; a newer
+/// epoch, or a producer not seen before, must start at sequence 0; within an epoch a batch must continue right
+/// after the last one, unless it repeats one of the last five (a duplicate). Sequences wrap at Int32.max.
+///
+/// Rebuilt from the log's batch headers when the log opens (Kafka keeps `.snapshot` files to start from instead).
+/// Not thread-safe: owned by its `PartitionLog`.
+struct ProducerStateManager {
+    struct BatchMetadata: Hashable, Sendable {
+        var firstSequence: Int32
+        var lastSequence: Int32
+        var firstOffset: Int64
+        var lastOffset: Int64
+    }
+
+    struct Entry: Hashable, Sendable {
+        var epoch: Int16
+        var batches: [BatchMetadata]
+    }
+
+    /// What to do with an incoming idempotent batch.
+    enum Verdict: Equatable {
+        case append
+        /// Already in the log at these offsets.
+        case duplicate(BatchMetadata)
+        case outOfOrderSequence(expected: Int32, found: Int32)
+        case staleEpoch(current: Int16, found: Int16)
+    }
+
+    static let retainedBatches = 5
+    private(set) var producers: [Int64: Entry] = [:]
+
+    func check(producerId: Int64, epoch: Int16, firstSequence: Int32, lastSequence: Int32) -> Verdict {
+        guard let entry = self.producers[producerId], !entry.batches.isEmpty else {
+            return firstSequence == 0 ? .append : .outOfOrderSequence(expected: 0, found: firstSequence)
+        }
+        if epoch < entry.epoch { return .staleEpoch(current: entry.epoch, found: epoch) }
+        if epoch > entry.epoch {
+            return firstSequence == 0 ? .append : .outOfOrderSequence(expected: 0, found: firstSequence)
+        }
+        if let duplicate = entry.batches.first(where: { $0.firstSequence == firstSequence && $0.lastSequence == lastSequence }) {
+            return .duplicate(duplicate)
+        }
+        let last = entry.batches.last!.lastSequence
+        let expected = last == Int32.max ? 0 : last + 1
+        return firstSequence == expected ? .append : .outOfOrderSequence(expected: expected, found: firstSequence)
+    }
+
+    mutating func record(producerId: Int64, epoch: Int16, batch: BatchMetadata) {
+        var entry = self.producers[producerId] ?? Entry(epoch: epoch, batches: [])
+        if epoch != entry.epoch { entry = Entry(epoch: epoch, batches: []) }
+        entry.batches.append(batch)
+        if entry.batches.count > Self.retainedBatches { entry.batches.removeFirst(entry.batches.count - Self.retainedBatches) }
+        self.producers[producerId] = entry
+    }
+
+    mutating func removeAll() { self.producers = [:] }
+}

@@ -11,58 +11,7 @@ import uuid
 import pytest
 from kazoo.client import KazooClient
 
-from conftest import ROOT, run
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class BrokerProcess:
-    def __init__(self, ferry_bin, zk_connect, tmp_path, broker_id=1, chroot=None, extra=""):
-        self.port = free_port()
-        self.chroot = chroot or f"/ferry-broker-{uuid.uuid4().hex[:8]}"
-        self.log_dir = tmp_path / f"logs-{broker_id}-{self.port}"
-        self.properties = tmp_path / f"server-{broker_id}-{self.port}.properties"
-        self.properties.write_text(
-            f"broker.id={broker_id}\nlisteners=PLAINTEXT://127.0.0.1:{self.port}\nlog.dirs={self.log_dir}\n"
-            f"zookeeper.connect={zk_connect}{self.chroot}\n{extra}")
-        self.output = tmp_path / f"broker-{broker_id}-{self.port}.out"
-        self.process = subprocess.Popen(
-            [ferry_bin, "server", str(self.properties)], stdout=open(self.output, "w"), stderr=subprocess.STDOUT)
-
-    def wait_serving(self, timeout=20):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"broker exited {self.process.returncode}: {self.output.read_text()}")
-            if "started" in self.output.read_text():
-                return self
-            time.sleep(0.05)
-        raise AssertionError(f"broker did not start: {self.output.read_text()}")
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            return self.process.wait(timeout=20)
-        return self.process.returncode
-
-
-@pytest.fixture
-def broker(ferry_bin, zk_connect, tmp_path):
-    process = BrokerProcess(ferry_bin, zk_connect, tmp_path).wait_serving()
-    yield process
-    process.stop()
-
-
-@pytest.fixture
-def zk_root(zk_connect):
-    client = KazooClient(hosts=zk_connect, timeout=15)
-    client.start(timeout=15)
-    yield client
-    client.stop()
+from conftest import BrokerProcess, create_topic, run
 
 
 def test_registers_kafkas_znodes_and_clients_see_the_broker(broker, zk_root):
@@ -170,22 +119,6 @@ def test_bad_input_closes_only_that_connection(broker):
     # And the broker still serves everyone else.
     assert f"broker 1 at 127.0.0.1:{broker.port}" in run("kcat", "-b", f"127.0.0.1:{broker.port}", "-L").stdout
     assert broker.process.poll() is None
-
-
-def create_topic(zk_root, broker, name, partitions):
-    assignment = {str(p): [1] for p in range(partitions)}
-    zk_root.create(f"{broker.chroot}/brokers/topics/{name}",
-                   json.dumps({"version": 3, "partitions": assignment, "adding_replicas": {}, "removing_replicas": {}}).encode(),
-                   makepath=True)
-    from confluent_kafka.admin import AdminClient
-    admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{broker.port}"})
-    deadline = time.time() + 15
-    while time.time() < deadline:
-        topic = admin.list_topics(timeout=5).topics.get(name)
-        if topic is not None and len(topic.partitions) == partitions and all(p.leader == 1 for p in topic.partitions.values()):
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"topic {name} got no leaders")
 
 
 def test_confluent_kafka_produces_with_every_codec_and_acks_and_reads_it_back(broker, zk_root):

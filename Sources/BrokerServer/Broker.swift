@@ -57,10 +57,12 @@ public enum Broker {
         var router = RequestRouter()
         router.register(MetadataHandler(cache: metadata, clusterId: clusterId, topicCreator: topicCreator, config: config))
         router.register(CreateTopicsHandler(controller: controller, cache: metadata, creator: topicCreator, config: config))
-        router.register(ProduceHandler(replicas: replicas, messageMaxBytes: config.messageMaxBytes))
+        router.register(ProduceHandler(replicas: replicas, messageMaxBytes: config.messageMaxBytes, minInsyncReplicas: config.minInsyncReplicas))
         router.register(FetchHandler(replicas: replicas))
         router.register(ListOffsetsHandler(replicas: replicas))
         router.register(InitProducerIdHandler(producerIds: ProducerIdManager(brokerId: brokerId, client: zookeeper)))
+        router.register(DescribeClusterHandler(cache: metadata, clusterId: clusterId))
+        router.register(OffsetForLeaderEpochHandler(replicas: replicas))
         router.registerApiVersions()
         let listener = config.listeners[0]
         let server = try await KafkaServer.bind(

@@ -47,12 +47,16 @@ public struct LeaderEpochCache: Sendable {
         try self.save()
     }
 
-    /// The end offset of `epoch` for OffsetForLeaderEpoch: the start of the next larger epoch, or `logEndOffset`
-    /// for the latest; `nil` if `epoch` is older than every entry.
-    public func endOffset(for epoch: Int32, logEndOffset: Int64) -> (epoch: Int32, endOffset: Int64)? {
-        guard let index = self.entries.lastIndex(where: { $0.epoch <= epoch }) else { return nil }
-        let next = index + 1 < self.entries.count ? self.entries[index + 1].startOffset : logEndOffset
-        return (self.entries[index].epoch, next)
+    /// OffsetForLeaderEpoch's answer for `epoch` (Kafka's `LeaderEpochFileCache.endOffsetFor`): the latest epoch
+    /// ends at the log end; an older one at the start of the next larger epoch, reported with the largest known
+    /// epoch at or below it (or the requested one if none is); an epoch with no larger one after it, other than
+    /// the latest, or -1, is undefined: (-1, -1).
+    public func endOffset(for epoch: Int32, logEndOffset: Int64) -> (epoch: Int32, endOffset: Int64) {
+        guard epoch >= 0 else { return (-1, -1) }
+        if epoch == self.latestEpoch { return (epoch, logEndOffset) }
+        guard let higher = self.entries.first(where: { $0.epoch > epoch }) else { return (-1, -1) }
+        let floor = self.entries.last { $0.epoch <= epoch }
+        return (floor?.epoch ?? epoch, higher.startOffset)
     }
 
     private func save() throws {

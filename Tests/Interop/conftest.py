@@ -116,8 +116,8 @@ def zk_root(zk_connect):
     client.stop()
 
 
-def create_topic(zk_root, broker, name, partitions):
-    assignment = {str(p): [1] for p in range(partitions)}
+def create_topic(zk_root, broker, name, partitions, broker_id=1):
+    assignment = {str(p): [broker_id] for p in range(partitions)}
     zk_root.create(f"{broker.chroot}/brokers/topics/{name}",
                    json.dumps({"version": 3, "partitions": assignment, "adding_replicas": {}, "removing_replicas": {}}).encode(),
                    makepath=True)
@@ -126,7 +126,7 @@ def create_topic(zk_root, broker, name, partitions):
     deadline = time.time() + 15
     while time.time() < deadline:
         topic = admin.list_topics(timeout=5).topics.get(name)
-        if topic is not None and len(topic.partitions) == partitions and all(p.leader == 1 for p in topic.partitions.values()):
+        if topic is not None and len(topic.partitions) == partitions and all(p.leader == broker_id for p in topic.partitions.values()):
             return
         time.sleep(0.1)
     raise AssertionError(f"topic {name} got no leaders")

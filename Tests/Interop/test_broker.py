@@ -233,3 +233,20 @@ def test_kafka_pythons_default_idempotent_producer_works(broker, zk_root):
     consumer.assign([TopicPartition("idempotent", 0)])
     assert [r.value for r in consumer] == [f"v{i}".encode() for i in range(10)]
     consumer.close()
+
+
+def test_acks_all_needs_min_insync_replicas(ferry_bin, zk_connect, tmp_path, zk_root):
+    from kafka import KafkaProducer
+    from kafka.errors import NotEnoughReplicasError
+    strict = BrokerProcess(ferry_bin, zk_connect, tmp_path, broker_id=5, extra="min.insync.replicas=2\n").wait_serving()
+    try:
+        create_topic(zk_root, strict, "strict", 1, broker_id=5)
+        producer = KafkaProducer(bootstrap_servers=f"127.0.0.1:{strict.port}", acks="all", retries=0, enable_idempotence=False)
+        with pytest.raises(NotEnoughReplicasError):
+            producer.send("strict", b"refused").get(timeout=15)
+        producer.close()
+        relaxed = KafkaProducer(bootstrap_servers=f"127.0.0.1:{strict.port}", acks=1, enable_idempotence=False)
+        assert relaxed.send("strict", b"accepted").get(timeout=15).offset == 0
+        relaxed.close()
+    finally:
+        strict.stop()

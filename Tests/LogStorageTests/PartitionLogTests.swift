@@ -208,3 +208,20 @@ func readAll(_ log: PartitionLog, from offset: Int64 = 0) throws -> [RecordBatch
         #expect(log.logEndOffset == 0)
     }
 }
+
+@Suite struct LeaderEpochCacheTests {
+    @Test func endOffsetsFollowKafkasRules() throws {
+        let log = try PartitionLog.open(directory: scratchDirectory())
+        try log.append(try batch(2, timestamp: 1), leaderEpoch: 1)   // offsets 0-1
+        try log.append(try batch(3, timestamp: 1), leaderEpoch: 3)   // offsets 2-4
+        try log.append(try batch(1, timestamp: 1), leaderEpoch: 5)   // offset 5
+        let cache = log.leaderEpochs
+        #expect(cache.entries.map(\.epoch) == [1, 3, 5])
+        #expect(cache.endOffset(for: 5, logEndOffset: 6) == (5, 6))    // the latest epoch ends at the log end
+        #expect(cache.endOffset(for: 3, logEndOffset: 6) == (3, 5))    // an older one where the next begins
+        #expect(cache.endOffset(for: 4, logEndOffset: 6) == (3, 5))    // an unknown epoch: the largest below it
+        #expect(cache.endOffset(for: 0, logEndOffset: 6) == (0, 0))    // below every entry: the first start
+        #expect(cache.endOffset(for: 9, logEndOffset: 6) == (-1, -1))  // above the latest: undefined
+        #expect(cache.endOffset(for: -1, logEndOffset: 6) == (-1, -1))
+    }
+}

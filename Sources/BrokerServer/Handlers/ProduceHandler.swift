@@ -9,7 +9,8 @@ import NIOCore
 // UNKNOWN_TOPIC_OR_PARTITION) and carry exactly one v2 batch (else INVALID_RECORD) no larger than
 // message.max.bytes (MESSAGE_TOO_LARGE) with a valid CRC (CORRUPT_MESSAGE). The batch is stored as received,
 // with offsets and leader epoch assigned. acks=0 gets no response; acks=1 and acks=all are answered after the
-// leader's append (with replication not yet built, the ISR of a partition this broker may produce to is itself).
+// leader's append (with replication not yet built, the ISR of a partition this broker may produce to is itself);
+// acks=all is refused with NOT_ENOUGH_REPLICAS (before appending) while the ISR is smaller than min.insync.replicas.
 // Idempotent batches (producer id set) are checked against the partition's producer state: a retry of one of the
 // producer's last five batches is answered with its original offsets and not stored again; a sequence gap gets
 // OUT_OF_ORDER_SEQUENCE_NUMBER, an older epoch INVALID_PRODUCER_EPOCH.
@@ -21,6 +22,8 @@ struct ProduceHandler: KafkaRequestHandler {
 
     let replicas: ReplicaManager
     let messageMaxBytes: Int32
+    /// `min.insync.replicas`: acks=all is refused with NOT_ENOUGH_REPLICAS while the ISR is smaller.
+    let minInsyncReplicas: Int32
 
     func handle(_ request: ProduceRequest, context: RequestContext) async throws -> ProduceResponse? {
         var response = ProduceResponse()
@@ -47,7 +50,9 @@ struct ProduceHandler: KafkaRequestHandler {
         let leaderEpoch: Int32
         switch await self.replicas.leadership(partition) {
         case .refused(let code): return fail(code)
-        case .leader(let epoch, _): leaderEpoch = epoch
+        case .leader(let epoch, let isr):
+            if acks == -1 && isr.count < Int(self.minInsyncReplicas) { return fail(.notEnoughReplicas) }
+            leaderEpoch = epoch
         }
         guard let bytes = data.records, bytes.readableBytes <= Int(self.messageMaxBytes) else {
             return fail(data.records == nil ? .invalidRecord : .messageTooLarge)

@@ -12,12 +12,7 @@ actor AppendNotifier {
         self.nextID += 1
         let wakeUp = WakeUp()
         self.waiters[id] = (partitions, wakeUp)
-        let timer = Task {
-            try? await Task.sleep(for: timeout)
-            wakeUp.fire()
-        }
-        await wakeUp.wait()
-        timer.cancel()
+        await wakeUp.wait(until: .now + timeout)
         self.waiters.removeValue(forKey: id)
     }
 

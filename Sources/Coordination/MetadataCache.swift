@@ -37,12 +37,7 @@ public actor MetadataCache {
             self.nextWaiter += 1
             let wakeUp = WakeUp()
             self.changeWaiters[id] = wakeUp
-            let timer = Task {
-                try? await Task.sleep(until: deadline)
-                wakeUp.fire()
-            }
-            await wakeUp.wait()
-            timer.cancel()
+            await wakeUp.wait(until: deadline)
             self.changeWaiters.removeValue(forKey: id)
         }
         return true

@@ -25,4 +25,14 @@ public final class WakeUp: Sendable {
             if firedAlready { continuation.resume() }
         }
     }
+
+    /// Waits for `fire()` or until `deadline`, whichever comes first.
+    public func wait(until deadline: ContinuousClock.Instant) async {
+        let timer = Task {
+            try? await Task.sleep(until: deadline)
+            self.fire()
+        }
+        await self.wait()
+        timer.cancel()
+    }
 }

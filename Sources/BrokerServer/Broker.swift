@@ -64,27 +64,31 @@ public enum Broker {
         router.register(DescribeClusterHandler(cache: metadata, clusterId: clusterId))
         router.register(OffsetForLeaderEpochHandler(replicas: replicas))
         router.registerApiVersions()
-        let listener = config.listeners[0]
-        let server = try await KafkaServer.bind(
-            host: listener.host, port: listener.port, router: router, maxFrameBytes: config.socketRequestMaxBytes, logger: logger)
-        let advertised = config.effectiveAdvertisedListeners.map { listener in
-            (listener: listener.name, host: listener.host.isEmpty || listener.host == "0.0.0.0" ? ProcessInfo.processInfo.hostName : listener.host,
-             port: Int32(server.localAddress?.port ?? listener.port))
-        }
-        let registrar = BrokerRegistrar(brokerId: brokerId, client: zookeeper) {
-            BrokerRegistration(endpoints: advertised, rack: config.brokerRack, timestamp: wallClockMillis())
-        }
-        do {
-            try await registrar.register()
-        } catch {
-            server.stopAccepting()
-            throw error
-        }
-        logger.notice("[KafkaServer id=\(brokerId)] started: cluster \(clusterId), listening on \(advertised.map { "\($0.listener)://\($0.host):\($0.port)" }.joined(separator: ","))")
 
-        await withDiscardingTaskGroup { group in
-            group.addTask { try? await server.run() }
+        try await withThrowingDiscardingTaskGroup { group in
+            // The cache loads before the broker listens, so that no client is answered from an empty one.
             group.addTask { await metadata.run() }
+            guard await metadata.waitUntilLoaded(timeout: .milliseconds(config.zookeeperConnectionTimeoutMs ?? config.zookeeperSessionTimeoutMs)) else {
+                throw BrokerStartError("could not load the cluster metadata from ZooKeeper in time")
+            }
+            let listener = config.listeners[0]
+            let server = try await KafkaServer.bind(
+                host: listener.host, port: listener.port, router: router, maxFrameBytes: config.socketRequestMaxBytes, logger: logger)
+            let advertised = config.effectiveAdvertisedListeners.map { listener in
+                (listener: listener.name, host: listener.host.isEmpty || listener.host == "0.0.0.0" ? ProcessInfo.processInfo.hostName : listener.host,
+                 port: Int32(server.localAddress?.port ?? listener.port))
+            }
+            let registrar = BrokerRegistrar(brokerId: brokerId, client: zookeeper) {
+                BrokerRegistration(endpoints: advertised, rack: config.brokerRack, timestamp: wallClockMillis())
+            }
+            do {
+                try await registrar.register(staleSessionWait: .milliseconds(config.zookeeperSessionTimeoutMs + 2_000))
+            } catch {
+                server.stopAccepting()
+                throw error
+            }
+            logger.notice("[KafkaServer id=\(brokerId)] started: cluster \(clusterId), listening on \(advertised.map { "\($0.listener)://\($0.host):\($0.port)" }.joined(separator: ","))")
+            group.addTask { try? await server.run() }
             group.addTask { await storage.run() }
             group.addTask { await controller.run() }
             let signal = await self.waitForTerminationSignal()
@@ -153,4 +157,10 @@ private final class SignalOnce: @unchecked Sendable {
         self.lock.unlock()
         continuation?.resume(returning: name)
     }
+}
+
+/// A start-up failure with a message fit for one line.
+struct BrokerStartError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }

@@ -54,9 +54,32 @@ public actor BrokerRegistrar {
     }
 
     /// Registers the broker and keeps it registered across session expiries until `deregister()`.
-    /// - Throws: `Conflict` if another live session holds `/brokers/ids/<id>`.
-    public func register() async throws {
-        try await self.createRegistration()
+    ///
+    /// A registration left by this broker's previous process (killed, so its session has not expired yet) is
+    /// waited out for up to `staleSessionWait` (the session timeout): it disappears when its session expires,
+    /// while a live broker's never does. Kafka refuses to start until the old session is gone.
+    /// - Throws: `Conflict` if another session still holds `/brokers/ids/<id>` after the wait.
+    public func register(staleSessionWait: Duration = .zero) async throws {
+        let deadline = ContinuousClock.now + staleSessionWait
+        while true {
+            do {
+                try await self.createRegistration()
+                break
+            } catch let conflict as Conflict {
+                guard ContinuousClock.now < deadline else { throw conflict }
+                self.logger.warning("\(conflict); waiting up to \(staleSessionWait) for that session to expire")
+                let (stat, watch) = try await self.client.existsAndWatch(ZNodes.broker(self.brokerId))
+                guard stat != nil else { continue }
+                let remaining = deadline - ContinuousClock.now
+                let fired = Task { _ = try? await watch.event() }
+                let timer = Task {
+                    try? await Task.sleep(for: remaining)
+                    fired.cancel()
+                }
+                await fired.value
+                timer.cancel()
+            }
+        }
         let events = self.client.sessionEvents()
         self.following = Task { [weak self] in
             for await event in events {

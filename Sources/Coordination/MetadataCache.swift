@@ -19,12 +19,37 @@ public actor MetadataCache {
     private let client: ZooKeeperClient
     private let logger: Logger
     private var topicFollowers: [String: Task<Void, Never>] = [:]
+    /// Initial reads not done yet: the three top-level follows, then each topic's assignment and partition states.
+    private var pendingInitialReads = 3
     private var changeWaiters: [Int: WakeUp] = [:]
     private var nextWaiter = 0
 
     /// Wakes everyone waiting for a change.
     private func changed() {
         for waiter in self.changeWaiters.values { waiter.fire() }
+    }
+
+    /// Marks one initial read done (the first value of a follow).
+    private func initialReadDone() {
+        self.pendingInitialReads -= 1
+        self.changed()
+    }
+
+    /// Waits until the cache holds what ZooKeeper held when it started (every follow has read once), so a broker
+    /// never answers from an empty cache after a restart; or until `timeout`.
+    /// - Returns: whether it loaded in time.
+    public func waitUntilLoaded(timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while self.pendingInitialReads > 0 {
+            guard ContinuousClock.now < deadline else { return false }
+            let id = self.nextWaiter
+            self.nextWaiter += 1
+            let wakeUp = WakeUp()
+            self.changeWaiters[id] = wakeUp
+            await wakeUp.wait(until: deadline)
+            self.changeWaiters.removeValue(forKey: id)
+        }
+        return true
     }
 
     /// Waits until every partition of `topics` has a live leader, or `timeout` passes.
@@ -66,6 +91,7 @@ public actor MetadataCache {
     }
 
     private func followBrokers() async {
+        var first = true
         do {
             for try await ids in self.client.follow(children: ZNodes.brokerIds) {
                 var brokers: [Int32: BrokerRegistration] = [:]
@@ -76,6 +102,7 @@ public actor MetadataCache {
                     brokers[id] = registration
                 }
                 self.setBrokers(brokers)
+                if first { first = false; self.initialReadDone() }
             }
         } catch {
             self.logger.error("stopped following \(ZNodes.brokerIds): \(error)")
@@ -91,11 +118,13 @@ public actor MetadataCache {
     }
 
     private func followController() async {
+        var first = true
         do {
             for try await node in self.client.follow(node: ZNodes.controller) {
                 let id = node.flatMap { try? ControllerZNode.decode($0.data).brokerid }
                 if id != self.controllerId { self.logger.info("controller is now \(id.map(String.init) ?? "none")") }
                 self.controllerId = id
+                if first { first = false; self.initialReadDone() }
             }
         } catch {
             self.logger.error("stopped following \(ZNodes.controller): \(error)")
@@ -103,6 +132,7 @@ public actor MetadataCache {
     }
 
     private func followTopics() async {
+        var first = true
         do {
             for try await names in self.client.follow(children: ZNodes.brokerTopics) {
                 let current = Set(names)
@@ -110,9 +140,12 @@ public actor MetadataCache {
                     self.topicFollowers.removeValue(forKey: gone)?.cancel()
                     self.topics.removeValue(forKey: gone)
                 }
+                let initial = first
                 for added in current.subtracting(self.topicFollowers.keys) {
-                    self.topicFollowers[added] = Task { await self.followTopic(added) }
+                    if initial { self.pendingInitialReads += 1 }
+                    self.topicFollowers[added] = Task { await self.followTopic(added, initial: initial) }
                 }
+                if first { first = false; self.initialReadDone() }
             }
         } catch {
             self.logger.error("stopped following \(ZNodes.brokerTopics): \(error)")
@@ -120,16 +153,24 @@ public actor MetadataCache {
     }
 
     /// Follows one topic's assignment and, for each of its partitions, the partition state.
-    private func followTopic(_ name: String) async {
+    /// `initial`: the topic existed when the cache started, so its first reads count towards `waitUntilLoaded`.
+    private func followTopic(_ name: String, initial: Bool) async {
         var stateFollowers: [Int32: Task<Void, Never>] = [:]
+        var first = initial
         defer { for task in stateFollowers.values { task.cancel() } }
         do {
             for try await node in self.client.follow(node: ZNodes.topic(name)) {
-                guard let node, let assignment = try? TopicAssignment.decode(node.data, topic: name) else { continue }
+                guard let node, let assignment = try? TopicAssignment.decode(node.data, topic: name) else {
+                    if first { first = false; self.initialReadDone() }
+                    continue
+                }
                 self.setAssignment(name, assignment)
                 for partition in assignment.partitions.keys where stateFollowers[partition] == nil {
-                    stateFollowers[partition] = Task { await self.followState(name, partition) }
+                    if first { self.pendingInitialReads += 1 }
+                    let initialState = first
+                    stateFollowers[partition] = Task { await self.followState(name, partition, initial: initialState) }
                 }
+                if first { first = false; self.initialReadDone() }
             }
         } catch {
             if !(error is CancellationError) { self.logger.error("stopped following topic \(name): \(error)") }
@@ -141,12 +182,14 @@ public actor MetadataCache {
         self.changed()
     }
 
-    private func followState(_ topic: String, _ partition: Int32) async {
+    private func followState(_ topic: String, _ partition: Int32, initial: Bool) async {
+        var first = initial
         do {
             for try await node in self.client.follow(node: ZNodes.partitionState(topic, partition)) {
                 let state = node.flatMap { try? PartitionStateZNode.decode($0.data, topic: topic, partition: partition) }
                 self.topics[topic]?.states[partition] = state
                 self.changed()
+                if first { first = false; self.initialReadDone() }
             }
         } catch {
             if !(error is CancellationError) { self.logger.error("stopped following \(topic)-\(partition) state: \(error)") }

@@ -73,13 +73,14 @@ def free_port():
 
 class BrokerProcess:
     def __init__(self, ferry_bin, zk_connect, tmp_path, broker_id=1, chroot=None, extra=""):
+        self.ferry_bin = ferry_bin
         self.port = free_port()
         self.chroot = chroot or f"/ferry-broker-{uuid.uuid4().hex[:8]}"
         self.log_dir = tmp_path / f"logs-{broker_id}-{self.port}"
         self.properties = tmp_path / f"server-{broker_id}-{self.port}.properties"
         self.properties.write_text(
             f"broker.id={broker_id}\nlisteners=PLAINTEXT://127.0.0.1:{self.port}\nlog.dirs={self.log_dir}\n"
-            f"zookeeper.connect={zk_connect}{self.chroot}\n{extra}")
+            f"zookeeper.connect={zk_connect}{self.chroot}\nzookeeper.session.timeout.ms=4000\n{extra}")
         self.output = tmp_path / f"broker-{broker_id}-{self.port}.out"
         self.process = subprocess.Popen(
             [ferry_bin, "server", str(self.properties)], stdout=open(self.output, "w"), stderr=subprocess.STDOUT)
@@ -93,6 +94,17 @@ class BrokerProcess:
                 return self
             time.sleep(0.05)
         raise AssertionError(f"broker did not start: {self.output.read_text()}")
+
+    def kill9(self):
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def restart(self):
+        """Starts the same broker again (same properties, port, log dirs) and waits until it serves."""
+        self.output.write_text("")
+        self.process = subprocess.Popen(
+            [self.ferry_bin, "server", str(self.properties)], stdout=open(self.output, "a"), stderr=subprocess.STDOUT)
+        return self.wait_serving(timeout=30)
 
     def stop(self):
         if self.process.poll() is None:

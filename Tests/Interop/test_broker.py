@@ -250,3 +250,38 @@ def test_acks_all_needs_min_insync_replicas(ferry_bin, zk_connect, tmp_path, zk_
         relaxed.close()
     finally:
         strict.stop()
+
+
+GOLDEN = os.path.join(os.path.dirname(__file__), "..", "KafkaProtocolTests", "Fixtures", "golden")
+
+
+def replay(port, frame):
+    """Sends a captured request frame as is and waits for its response."""
+    reply = raw_request(port, struct.pack(">i", len(frame)) + frame)
+    assert reply, "the broker closed the connection"
+    return reply
+
+
+def watermark_sum(port, topic, partitions):
+    from confluent_kafka import Consumer, TopicPartition
+    consumer = Consumer({"bootstrap.servers": f"127.0.0.1:{port}", "group.id": "wm"})
+    total = sum(consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1] for p in range(partitions))
+    consumer.close()
+    return total
+
+
+def test_an_idempotent_batch_sent_twice_is_stored_once_also_after_kill_9(broker, zk_root):
+    # kafka-python's idempotent producer sent this request: producer id 1, epoch 0, sequence 0 on each of the
+    # partitions it wrote to.
+    frame = open(os.path.join(GOLDEN, "produce_request_v9_kafka-python_magic2-none.bin"), "rb").read()
+    create_topic(zk_root, broker, "golden-kp3", 4)
+    replay(broker.port, frame)
+    stored = watermark_sum(broker.port, "golden-kp3", 4)
+    assert stored >= 11
+    replay(broker.port, frame)  # the producer's retry
+    assert watermark_sum(broker.port, "golden-kp3", 4) == stored
+    broker.kill9()
+    broker.restart()  # waits out the killed process's registration, recovers the unflushed log
+    assert watermark_sum(broker.port, "golden-kp3", 4) == stored
+    replay(broker.port, frame)
+    assert watermark_sum(broker.port, "golden-kp3", 4) == stored

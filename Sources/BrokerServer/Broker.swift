@@ -87,6 +87,10 @@ public enum Broker {
                 server.stopAccepting()
                 throw error
             }
+            // Serve as started only once this broker sees itself live, so its answers list it and its leaderships.
+            if !(await metadata.waitForBroker(brokerId, timeout: .seconds(10))) {
+                logger.warning("the metadata cache does not show this broker's registration yet; serving anyway")
+            }
             logger.notice("[KafkaServer id=\(brokerId)] started: cluster \(clusterId), listening on \(advertised.map { "\($0.listener)://\($0.host):\($0.port)" }.joined(separator: ","))")
             group.addTask { try? await server.run() }
             group.addTask { await storage.run() }

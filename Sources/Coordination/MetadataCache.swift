@@ -35,12 +35,11 @@ public actor MetadataCache {
         self.changed()
     }
 
-    /// Waits until the cache holds what ZooKeeper held when it started (every follow has read once), so a broker
-    /// never answers from an empty cache after a restart; or until `timeout`.
-    /// - Returns: whether it loaded in time.
-    public func waitUntilLoaded(timeout: Duration) async -> Bool {
+    /// Waits until `condition` holds, re-checking after every change to the cache, or until `timeout`.
+    /// - Returns: whether it held in time.
+    private func waitUntil(timeout: Duration, _ condition: () -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + timeout
-        while self.pendingInitialReads > 0 {
+        while !condition() {
             guard ContinuousClock.now < deadline else { return false }
             let id = self.nextWaiter
             self.nextWaiter += 1
@@ -52,20 +51,20 @@ public actor MetadataCache {
         return true
     }
 
-    /// Waits until every partition of `topics` has a live leader, or `timeout` passes.
-    /// - Returns: whether they all did.
+    /// Waits until the cache holds what ZooKeeper held when it started (every follow has read once), so a broker
+    /// never answers from an empty cache after a restart.
+    public func waitUntilLoaded(timeout: Duration) async -> Bool {
+        await self.waitUntil(timeout: timeout) { self.pendingInitialReads <= 0 }
+    }
+
+    /// Waits until broker `id` is among the live brokers (a broker waits to see its own registration).
+    public func waitForBroker(_ id: Int32, timeout: Duration) async -> Bool {
+        await self.waitUntil(timeout: timeout) { self.brokers[id] != nil }
+    }
+
+    /// Waits until every partition of `topics` has a live leader.
     public func waitForLeaders(of topics: [String], timeout: Duration) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while !topics.allSatisfy(self.hasLeaders) {
-            guard ContinuousClock.now < deadline else { return false }
-            let id = self.nextWaiter
-            self.nextWaiter += 1
-            let wakeUp = WakeUp()
-            self.changeWaiters[id] = wakeUp
-            await wakeUp.wait(until: deadline)
-            self.changeWaiters.removeValue(forKey: id)
-        }
-        return true
+        await self.waitUntil(timeout: timeout) { topics.allSatisfy(self.hasLeaders) }
     }
 
     private func hasLeaders(_ topic: String) -> Bool {

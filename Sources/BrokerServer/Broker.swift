@@ -45,9 +45,7 @@ public enum Broker {
         var logger = logger
         let brokerId = try await self.brokerId(config: config, zookeeper: zookeeper)
         logger[metadataKey: "broker"] = "\(brokerId)"
-        var logConfig = config.log
-        logConfig.useLogAppendTime = config.log.useLogAppendTime
-        let logs = try LogManager(logDirectories: config.logDirs, brokerId: brokerId, clusterId: clusterId, defaultConfig: logConfig)
+        let logs = try LogManager(logDirectories: config.logDirs, brokerId: brokerId, clusterId: clusterId, defaultConfig: config.log)
         let storage = LogService(manager: logs, maintenanceInterval: .milliseconds(config.logRetentionCheckIntervalMs))
         let metadata = MetadataCache(client: zookeeper)
 

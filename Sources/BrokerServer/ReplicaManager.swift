@@ -55,13 +55,9 @@ struct ReplicaManager: Sendable {
             let onlyReplica = isr.allSatisfy { $0 == self.brokerId }
             return try await self.storage.withLog(partition, create: true) { log in
                 let highWatermark = onlyReplica ? log.logEndOffset : log.logStartOffset
-                guard offset <= highWatermark || offset <= log.logEndOffset else {
-                    return ReadResult(records: nil, highWatermark: highWatermark, logStartOffset: log.logStartOffset, error: .offsetOutOfRange)
-                }
                 var records = ByteBuffer()
                 for slice in try log.read(from: offset, maxBytes: maxBytes, maxOffset: highWatermark) {
-                    var bytes = try slice.bytes()
-                    records.writeBuffer(&bytes)
+                    try slice.read(appendingTo: &records)
                 }
                 return ReadResult(records: records, highWatermark: highWatermark, logStartOffset: log.logStartOffset)
             }!

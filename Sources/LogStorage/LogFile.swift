@@ -51,7 +51,13 @@ public final class LogFile: @unchecked Sendable {
     /// Reads up to `length` bytes at `offset`; fewer at the end of the file.
     public func read(at offset: Int64, length: Int) throws -> ByteBuffer {
         var buffer = ByteBuffer()
-        guard length > 0 else { return buffer }
+        try self.read(at: offset, length: length, appendingTo: &buffer)
+        return buffer
+    }
+
+    /// Reads up to `length` bytes at `offset` onto the end of `buffer`.
+    public func read(at offset: Int64, length: Int, appendingTo buffer: inout ByteBuffer) throws {
+        guard length > 0 else { return }
         try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { free in
             var done = 0
             while done < length {
@@ -65,7 +71,6 @@ public final class LogFile: @unchecked Sendable {
             }
             return done
         }
-        return buffer
     }
 
     public func truncate(to size: Int64) throws {

@@ -24,6 +24,11 @@ public struct LogReadSlice: Sendable {
 
     /// The bytes, copied into memory (for tools and tests; the broker sends the file region instead).
     public func bytes() throws -> ByteBuffer { try self.file.read(at: self.position, length: self.length) }
+
+    /// Appends the bytes to `buffer` (one copy, straight from the file).
+    public func read(appendingTo buffer: inout ByteBuffer) throws {
+        try self.file.read(at: self.position, length: self.length, appendingTo: &buffer)
+    }
 }
 
 /// One partition's log: a directory `<topic>-<partition>` of segments, as Apache Kafka lays it out.

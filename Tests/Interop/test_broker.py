@@ -285,3 +285,20 @@ def test_an_idempotent_batch_sent_twice_is_stored_once_also_after_kill_9(broker,
     assert watermark_sum(broker.port, "golden-kp3", 4) == stored
     replay(broker.port, frame)
     assert watermark_sum(broker.port, "golden-kp3", 4) == stored
+
+
+def test_a_produce_with_a_bad_crc_is_answered_and_stores_nothing(broker, zk_root):
+    frame = bytearray(open(os.path.join(GOLDEN, "produce_request_v9_kafka-python_magic2-none.bin"), "rb").read())
+    create_topic(zk_root, broker, "golden-kp3", 4)
+    frame[60 + 61 + 10] ^= 0xFF  # a byte inside the first batch's records, covered by its CRC
+    reply = replay(broker.port, bytes(frame))
+    assert struct.unpack(">i", reply[:4])[0] == struct.unpack(">i", bytes(frame[4:8]))[0]  # answered, in order
+    # Produce v9 response: header v1 (correlation id, empty tags), then compact arrays of topics and partitions.
+    pos = 5
+    pos += 1                             # topic count (one topic)
+    name_length = reply[pos] - 1
+    pos += 1 + name_length + 1           # name, partition count
+    first_partition, error_code = struct.unpack(">ih", reply[pos:pos + 6])
+    assert error_code == 2, f"partition {first_partition}: error {error_code}, expected CORRUPT_MESSAGE (2)"
+    assert watermark_sum(broker.port, "golden-kp3", 4) < 20  # the corrupt batch was not stored
+    assert broker.process.poll() is None

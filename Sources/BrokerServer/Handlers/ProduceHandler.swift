@@ -64,13 +64,14 @@ struct ProduceHandler: KafkaRequestHandler {
             return fail(.invalidRecord)
         }
         guard batches.count == 1, let batch = batches.first else { return fail(.invalidRecord) }
-        guard (try? batch.validate()) != nil else { return fail(.corruptMessage) }
         do {
             let (info, logStartOffset) = try await self.replicas.append(batch, to: partition, leaderEpoch: leaderEpoch)
             result.baseOffset = info.firstOffset
             result.logAppendTimeMs = info.logAppendTime
             result.logStartOffset = logStartOffset
             return result
+        } catch let error as LogStorageError where error.code == .invalidBatch {
+            return fail(.corruptMessage)  // the log checks the CRC once, before anything is written
         } catch let error as LogStorageError where error.code == .outOfOrderSequence {
             return fail(.outOfOrderSequenceNumber)
         } catch let error as LogStorageError where error.code == .invalidProducerEpoch {

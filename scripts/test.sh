@@ -77,7 +77,10 @@ if [ $run_swift -eq 1 ]; then
 fi
 if [ $run_interop -eq 1 ]; then
     log "pytest Tests/Interop"
-    "$ROOT/.venv/bin/python" -m pytest Tests/Interop -q -p no:cacheprovider --timeout=300 -W ignore::DeprecationWarning \
+    # Arguments after `--` replace the default selection (all of Tests/Interop) when they name tests.
+    selection=(Tests/Interop)
+    for arg in ${pytest_args[@]+"${pytest_args[@]}"}; do [[ $arg == Tests/* ]] && selection=(); done
+    "$ROOT/.venv/bin/python" -m pytest ${selection[@]+"${selection[@]}"} -q -p no:cacheprovider --timeout=300 -W ignore::DeprecationWarning \
         ${pytest_args[@]+"${pytest_args[@]}"} || failed=1
 fi
 exit $failed

@@ -50,16 +50,18 @@ public enum Broker {
         let metadata = MetadataCache(client: zookeeper)
 
         let replicas = ReplicaManager(brokerId: brokerId, metadata: metadata, storage: storage, notifier: AppendNotifier())
-        let controller = Controller(brokerId: brokerId, client: zookeeper)
-        let topicCreator = TopicCreator(client: zookeeper)
+        let controller = Controller(brokerId: brokerId, client: zookeeper, deleteTopicEnable: config.deleteTopicEnable)
+        let topicAdmin = TopicAdmin(client: zookeeper)
         var router = RequestRouter()
-        router.register(MetadataHandler(cache: metadata, clusterId: clusterId, topicCreator: topicCreator, config: config))
-        router.register(CreateTopicsHandler(controller: controller, cache: metadata, creator: topicCreator, config: config))
+        router.register(MetadataHandler(cache: metadata, clusterId: clusterId, topicAdmin: topicAdmin, config: config))
+        router.register(CreateTopicsHandler(controller: controller, cache: metadata, admin: topicAdmin, config: config))
         router.register(ProduceHandler(replicas: replicas, messageMaxBytes: config.messageMaxBytes, minInsyncReplicas: config.minInsyncReplicas))
         router.register(FetchHandler(replicas: replicas))
         router.register(ListOffsetsHandler(replicas: replicas))
         router.register(InitProducerIdHandler(producerIds: ProducerIdManager(brokerId: brokerId, client: zookeeper)))
         router.register(DescribeClusterHandler(cache: metadata, clusterId: clusterId))
+        router.register(DeleteTopicsHandler(controller: controller, cache: metadata, admin: topicAdmin, deleteTopicEnable: config.deleteTopicEnable))
+        router.register(CreatePartitionsHandler(controller: controller, cache: metadata, admin: topicAdmin))
         router.register(OffsetForLeaderEpochHandler(replicas: replicas))
         router.registerApiVersions()
 
@@ -80,7 +82,8 @@ public enum Broker {
                 BrokerRegistration(endpoints: advertised, rack: config.brokerRack, timestamp: wallClockMillis())
             }
             do {
-                try await registrar.register(staleSessionWait: .milliseconds(config.zookeeperSessionTimeoutMs + 2_000))
+                // ZooKeeper expires sessions in tick-sized buckets, and a quorum must agree: allow twice the timeout.
+                try await registrar.register(staleSessionWait: .milliseconds(2 * config.zookeeperSessionTimeoutMs + 1_000))
             } catch {
                 server.stopAccepting()
                 throw error
@@ -93,6 +96,17 @@ public enum Broker {
             group.addTask { try? await server.run() }
             group.addTask { await storage.run() }
             group.addTask { await controller.run() }
+            group.addTask { [logger] in
+                // Replicas of deleted topics go with them (Kafka's StopReplica with delete=true).
+                for await topic in metadata.deletedTopics {
+                    do {
+                        let deleted = try await storage.deleteLogs(topic: topic)
+                        if !deleted.isEmpty { logger.info("deleted the logs of \(deleted.map(\.description).joined(separator: ", "))") }
+                    } catch {
+                        logger.error("could not delete the logs of topic \(topic): \(error)")
+                    }
+                }
+            }
             let signal = await self.waitForTerminationSignal()
             logger.notice("[KafkaServer id=\(brokerId)] shutting down on \(signal)")
             server.stopAccepting()

@@ -4,10 +4,10 @@ import Logging
 import ZooKeeper
 
 /// The cluster controller of a broker: competes for the controllership and, while it holds it, makes the
-/// leadership decisions. For now that is the first one Kafka's controller makes: a new topic's partitions get
-/// their state znodes, leader = the first live replica of the assignment, ISR = the live replicas in assignment
-/// order, leader epoch 0. A partition with no live replica waits for a broker to come back. Failover, ISR changes
-/// and deletion are the cluster issue.
+/// leadership decisions. For now these are the decisions of Kafka's controller about topics: a new topic's (or a
+/// newly added) partitions get their state znodes, leader = the first live replica of the assignment, ISR = the
+/// live replicas in assignment order, leader epoch 0, and a partition with no live replica waits for a broker to
+/// come back; topics marked under `/admin/delete_topics` are deleted. Failover and ISR changes are the cluster issue.
 ///
 /// All decisions are made by one task (`run()`), like Kafka's single controller event thread.
 public actor Controller {
@@ -15,10 +15,17 @@ public actor Controller {
     private let client: ZooKeeperClient
     private let logger: Logger
     public private(set) var term: ControllerElection.Term?
+    /// `delete.topic.enable`: when false, deletion marks are removed and topics kept.
+    private let deleteTopicEnable: Bool
+    /// Topics whose deletion waits for an offline broker (logged once).
+    private var pausedDeletions: Set<String> = []
 
-    public init(brokerId: Int32, client: ZooKeeperClient, logger: Logger = Logger(label: "ferry.controller")) {
+    public init(
+        brokerId: Int32, client: ZooKeeperClient, deleteTopicEnable: Bool = true, logger: Logger = Logger(label: "ferry.controller")
+    ) {
         self.election = ControllerElection(brokerId: brokerId, client: client)
         self.client = client
+        self.deleteTopicEnable = deleteTopicEnable
         var logger = logger
         logger[metadataKey: "broker"] = "\(brokerId)"
         self.logger = logger
@@ -72,19 +79,34 @@ public actor Controller {
         }
     }
 
-    /// Re-examines every topic whenever the topic list or the live brokers change.
+    /// Re-examines every topic whenever the topic list, a topic's assignment (added partitions), the live brokers or
+    /// the deletion markers change.
     private func reconcileOnChanges(_ term: ControllerElection.Term) async {
-        let changes = AsyncStream<Void> { continuation in
-            let topics = Task { do { for try await _ in self.client.follow(children: ZNodes.brokerTopics) { continuation.yield() } } catch {} }
-            let brokers = Task { do { for try await _ in self.client.follow(children: ZNodes.brokerIds) { continuation.yield() } } catch {} }
-            continuation.onTermination = { _ in
-                topics.cancel()
-                brokers.cancel()
-            }
+        let (changes, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        func follow(_ stream: AsyncThrowingStream<some Sendable, any Error>) -> Task<Void, Never> {
+            Task { do { for try await _ in stream { continuation.yield() } } catch {} }
+        }
+        let followers = [
+            follow(self.client.follow(children: ZNodes.brokerTopics)),
+            follow(self.client.follow(children: ZNodes.brokerIds)),
+            follow(self.client.follow(children: ZNodes.deleteTopics)),
+        ]
+        var topicFollowers: [String: Task<Void, Never>] = [:]
+        defer {
+            for task in followers + Array(topicFollowers.values) { task.cancel() }
+            continuation.finish()
         }
         for await _ in changes {
             do {
-                try await self.createMissingPartitionStates(term)
+                let live = Set(try await self.client.children(ZNodes.brokerIds).compactMap(Int32.init))
+                try await self.deleteMarkedTopics(term, live: live)
+                let topics = Set(try await self.client.children(ZNodes.brokerTopics))
+                // A data watch per topic: CreatePartitions and `--alter --partitions` rewrite the assignment.
+                for gone in Set(topicFollowers.keys).subtracting(topics) { topicFollowers.removeValue(forKey: gone)?.cancel() }
+                for added in topics.subtracting(topicFollowers.keys) {
+                    topicFollowers[added] = follow(self.client.follow(node: ZNodes.topic(added)))
+                }
+                try await self.createMissingPartitionStates(term, topics: topics.sorted(), live: live)
             } catch let error as ZooKeeperError where error.code == .badVersion {
                 self.logger.warning("a newer controller has taken over (write fenced by /controller_epoch)")
                 return
@@ -94,10 +116,50 @@ public actor Controller {
         }
     }
 
+    /// Deletes the topics marked under `/admin/delete_topics` (Kafka's TopicDeletionManager, without the
+    /// StopReplica round trip: brokers delete their replicas' logs when they see the topic gone from ZooKeeper).
+    /// A topic with a replica on an offline broker waits, so no broker misses the deletion; markers of topics
+    /// that do not exist, or all markers when `delete.topic.enable` is false, are removed.
+    func deleteMarkedTopics(_ term: ControllerElection.Term, live: Set<Int32>) async throws {
+        for topic in try await self.client.children(ZNodes.deleteTopics).sorted() {
+            guard self.deleteTopicEnable else {
+                self.logger.warning("topic \(topic) is marked for deletion but delete.topic.enable is false: removing the mark")
+                try await self.deleteFenced([ZNodes.deleteTopic(topic)], term: term)
+                continue
+            }
+            guard let node = try await self.client.getIfExists(ZNodes.topic(topic)) else {
+                try await self.deleteFenced([ZNodes.deleteTopic(topic)], term: term)
+                continue
+            }
+            let assignment = try? TopicAssignment.decode(node.data, topic: topic)
+            let replicas = Set(assignment?.partitions.values.flatMap { $0 } ?? [])
+            let offline = replicas.subtracting(live)
+            guard offline.isEmpty else {
+                if !self.pausedDeletions.contains(topic) {
+                    self.logger.info("deletion of topic \(topic) waits for offline replica brokers \(offline.sorted())")
+                    self.pausedDeletions.insert(topic)
+                }
+                continue
+            }
+            self.pausedDeletions.remove(topic)
+            var paths = try await self.subtree(ZNodes.topic(topic))
+            if try await self.client.exists(ZNodes.topicConfig(topic)) != nil { paths.append(ZNodes.topicConfig(topic)) }
+            paths.append(ZNodes.deleteTopic(topic))
+            try await self.deleteFenced(paths, term: term)
+            self.logger.notice("deleted topic \(topic) (replicas on brokers \(replicas.sorted()))")
+        }
+    }
+
+    /// `path` and every znode below it, children before their parents (the order a multi can delete them in).
+    private func subtree(_ path: String) async throws -> [String] {
+        var paths: [String] = []
+        for child in try await self.client.children(path) { paths += try await self.subtree(path + "/" + child) }
+        return paths + [path]
+    }
+
     /// Writes the state znode of every assigned partition that has none and a live replica.
-    func createMissingPartitionStates(_ term: ControllerElection.Term) async throws {
-        let live = Set(try await self.client.children(ZNodes.brokerIds).compactMap(Int32.init))
-        for topic in try await self.client.children(ZNodes.brokerTopics) {
+    func createMissingPartitionStates(_ term: ControllerElection.Term, topics: [String], live: Set<Int32>) async throws {
+        for topic in topics {
             guard let node = try? await self.client.get(ZNodes.topic(topic)),
                   let assignment = try? TopicAssignment.decode(node.data, topic: topic)
             else { continue }
@@ -109,6 +171,17 @@ public actor Controller {
                 try await self.createFenced(ZNodes.partitionState(topic, partition), state.zNodeData(), term: term)
                 self.logger.info("partition \(topic)-\(partition): leader \(leader), isr \(isr) (new)")
             }
+        }
+    }
+
+    /// Deletes `paths`, in order, in one multi that also checks the controller epoch's znode version.
+    private func deleteFenced(_ paths: [String], term: ControllerElection.Term) async throws {
+        let operations: [ZooKeeperOperation] = [.check(path: ZNodes.controllerEpoch, version: term.epochZNodeVersion)]
+            + paths.map { .delete(path: $0, version: -1) }
+        do {
+            _ = try await self.client.multi(operations)
+        } catch let error as ZooKeeperError where error.code == .noNode {
+            // Deleted meanwhile (a retry after a lost reply): the next change re-examines what is left.
         }
     }
 

@@ -23,6 +23,10 @@ public actor MetadataCache {
     private var pendingInitialReads = 3
     private var changeWaiters: [Int: WakeUp] = [:]
     private var nextWaiter = 0
+    private let deletionsContinuation: AsyncStream<String>.Continuation
+    /// Topics seen to go: deleted from `/brokers/topics`, or replaced by a topic of the same name with a new topic id.
+    /// The broker deletes its replicas' logs for each (one consumer).
+    public nonisolated let deletedTopics: AsyncStream<String>
 
     /// Wakes everyone waiting for a change.
     private func changed() {
@@ -62,9 +66,20 @@ public actor MetadataCache {
         await self.waitUntil(timeout: timeout) { self.brokers[id] != nil }
     }
 
-    /// Waits until every partition of `topics` has a live leader.
-    public func waitForLeaders(of topics: [String], timeout: Duration) async -> Bool {
-        await self.waitUntil(timeout: timeout) { topics.allSatisfy(self.hasLeaders) }
+    /// Waits until every partition of `topics` has a live leader, and each topic listed in `partitionCounts` has at
+    /// least that many partitions (so a just-grown topic is not judged by its old assignment).
+    public func waitForLeaders(of topics: [String], partitionCounts: [String: Int] = [:], timeout: Duration) async -> Bool {
+        await self.waitUntil(timeout: timeout) {
+            topics.allSatisfy { topic in
+                self.hasLeaders(topic) && (self.topics[topic]?.assignment.partitions.count ?? 0) >= partitionCounts[topic, default: 0]
+            }
+        }
+    }
+
+    /// Waits until none of `topics` is known any more. - Returns: those gone by then.
+    public func waitForTopicsGone(_ topics: [String], timeout: Duration) async -> Set<String> {
+        _ = await self.waitUntil(timeout: timeout) { topics.allSatisfy { self.topics[$0] == nil } }
+        return Set(topics.filter { self.topics[$0] == nil })
     }
 
     private func hasLeaders(_ topic: String) -> Bool {
@@ -77,6 +92,12 @@ public actor MetadataCache {
     public init(client: ZooKeeperClient, logger: Logger = Logger(label: "ferry.metadata")) {
         self.client = client
         self.logger = logger
+        (self.deletedTopics, self.deletionsContinuation) = AsyncStream.makeStream()
+    }
+
+    private func topicDeleted(_ name: String) {
+        self.logger.info("topic \(name) was deleted")
+        self.deletionsContinuation.yield(name)
     }
 
     /// Follows ZooKeeper until cancelled.
@@ -138,6 +159,8 @@ public actor MetadataCache {
                 for gone in Set(self.topicFollowers.keys).subtracting(current) {
                     self.topicFollowers.removeValue(forKey: gone)?.cancel()
                     self.topics.removeValue(forKey: gone)
+                    self.changed()
+                    self.topicDeleted(gone)
                 }
                 let initial = first
                 for added in current.subtracting(self.topicFollowers.keys) {
@@ -177,6 +200,11 @@ public actor MetadataCache {
     }
 
     private func setAssignment(_ name: String, _ assignment: TopicAssignment) {
+        if let previous = self.topics[name]?.assignment.topicId, let id = assignment.topicId, previous != id {
+            // Deleted and created again between two reads of /brokers/topics: the old replicas must go.
+            self.topics[name]?.states = [:]
+            self.topicDeleted(name)
+        }
         self.topics[name, default: TopicMetadata(name: name, assignment: assignment, states: [:])].assignment = assignment
         self.changed()
     }

@@ -18,6 +18,7 @@ public final class LogManager {
     private let clock: @Sendable () -> Int64
     private let logger: Logger
     static let cleanShutdownFile = ".kafka_cleanshutdown"
+    static let deletedSuffix = "-delete"
 
     /// Opens every log directory and loads the logs in it.
     /// - Throws: `LogStorageError(.foreignLogDirectory)` if a directory belongs to another broker id.
@@ -40,6 +41,11 @@ public final class LogManager {
             let startOffsets = try OffsetCheckpointFile(path: directory + "/log-start-offset-checkpoint").read()
             var loaded = 0
             for name in try FileSystem.list(directory) where FileSystem.isDirectory(directory + "/" + name) {
+                if name.hasSuffix(Self.deletedSuffix) {
+                    // A deletion interrupted by a crash: finish it.
+                    try FileSystem.removeDirectory(directory + "/" + name)
+                    continue
+                }
                 guard let partition = TopicPartition(directoryName: name) else { continue }
                 let log = try PartitionLog.open(
                     directory: directory + "/" + name, config: topicConfigs(partition) ?? defaultConfig,
@@ -95,11 +101,22 @@ public final class LogManager {
         return log
     }
 
-    /// Deletes a partition's log and its directory (topic deletion).
+    /// Deletes a partition's log and its directory (topic deletion). Like Kafka, the directory is first renamed to
+    /// `<topic>-<partition>.<random>-delete`, so a crash halfway leaves nothing that loads as a log again.
     public func deleteLog(_ partition: TopicPartition) throws {
-        guard let (log, _) = self.logs.removeValue(forKey: partition) else { return }
-        try log.deleteDirectory()
+        guard let (log, directory) = self.logs.removeValue(forKey: partition) else { return }
+        let doomed = directory + "/" + partition.description + "." + String(UInt64.random(in: 0 ... .max), radix: 16) + Self.deletedSuffix
+        try FileSystem.rename(log.directory, doomed)
+        try FileSystem.removeDirectory(doomed)
         self.logger.info("deleted log for \(partition)")
+    }
+
+    /// Deletes the logs of every partition of `topic` here. - Returns: the partitions deleted.
+    @discardableResult
+    public func deleteLogs(topic: String) throws -> [TopicPartition] {
+        let doomed = self.logs.keys.filter { $0.topic == topic }.sorted()
+        for partition in doomed { try self.deleteLog(partition) }
+        return doomed
     }
 
     /// Applies retention to every log. - Returns: segments deleted.

@@ -48,6 +48,10 @@ public actor LogService {
 
     public func deleteLog(_ partition: TopicPartition) throws { try self.manager.deleteLog(partition) }
 
+    /// Deletes the logs of every partition of `topic` here. - Returns: the partitions deleted.
+    @discardableResult
+    public func deleteLogs(topic: String) throws -> [TopicPartition] { try self.manager.deleteLogs(topic: topic) }
+
     public func checkpointHighWatermarks(_ highWatermarks: [TopicPartition: Int64]) throws {
         try self.manager.checkpointHighWatermarks(highWatermarks)
     }

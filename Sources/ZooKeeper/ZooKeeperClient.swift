@@ -277,6 +277,15 @@ public final class ZooKeeperClient: Sendable {
         return try await self.onSession { try await $0.getData(path, watch: false) }.node
     }
 
+    /// Reads a znode's data and stat, or `nil` if it does not exist.
+    public func getIfExists(_ path: String) async throws -> NodeData? {
+        do {
+            return try await self.get(path)
+        } catch let error as ZooKeeperError where error.code == .noNode {
+            return nil
+        }
+    }
+
     /// Reads a znode and sets a one-shot watch that fires on its next change or deletion.
     public func getAndWatch(_ path: String) async throws -> (NodeData, Watch) {
         try Self.validate(path)

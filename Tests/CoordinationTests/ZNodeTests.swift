@@ -120,9 +120,9 @@ import Testing
 
 @Suite struct TopicNameTests {
     @Test func kafkasTopicNameRules() throws {
-        for name in ["orders", "a.b_c-d", String(repeating: "x", count: 249), "T0"] { try TopicCreator.validate(name: name) }
+        for name in ["orders", "a.b_c-d", String(repeating: "x", count: 249), "T0"] { try TopicAdmin.validate(name: name) }
         for name in ["", ".", "..", "with space", "slash/", "ünïcode", String(repeating: "x", count: 250)] {
-            #expect(throws: TopicCreator.Failure.self, "\(name)") { try TopicCreator.validate(name: name) }
+            #expect(throws: TopicAdmin.Failure.self, "\(name)") { try TopicAdmin.validate(name: name) }
         }
     }
 }

@@ -17,7 +17,7 @@ struct CreateTopicsHandler: KafkaRequestHandler {
 
     let controller: Controller
     let cache: MetadataCache
-    let creator: TopicCreator
+    let admin: TopicAdmin
     let config: BrokerConfig
 
     func handle(_ request: CreateTopicsRequest, context: RequestContext) async throws -> CreateTopicsResponse? {
@@ -37,7 +37,7 @@ struct CreateTopicsHandler: KafkaRequestHandler {
             let partitions = topic.numPartitions == -1 ? Int(self.config.numPartitions) : Int(topic.numPartitions)
             let replicationFactor = topic.replicationFactor == -1 ? Int(self.config.defaultReplicationFactor) : Int(topic.replicationFactor)
             do {
-                let assignment = try await self.creator.create(
+                let assignment = try await self.admin.create(
                     name: topic.name, partitions: partitions, replicationFactor: replicationFactor, brokers: brokers,
                     assignment: explicit, config: Dictionary(topic.configs.compactMap { config in config.value.map { (config.name, $0) } },
                                                              uniquingKeysWith: { _, last in last }),
@@ -45,7 +45,7 @@ struct CreateTopicsHandler: KafkaRequestHandler {
                 result.numPartitions = Int32(assignment.count)
                 result.replicationFactor = Int16(assignment.values.first?.count ?? 0)
                 if !request.validateOnly { written.append(topic.name) }
-            } catch let failure as TopicCreator.Failure {
+            } catch let failure as TopicAdmin.Failure {
                 result.errorCode = failure.code.rawValue
                 if context.version >= 1 { result.errorMessage = failure.message }
             }

@@ -16,7 +16,7 @@ struct MetadataHandler: KafkaRequestHandler {
 
     let cache: MetadataCache
     let clusterId: String
-    let topicCreator: TopicCreator
+    let topicAdmin: TopicAdmin
     let config: BrokerConfig
 
     func handle(_ request: MetadataRequest, context: RequestContext) async throws -> MetadataResponse? {
@@ -44,11 +44,11 @@ struct MetadataHandler: KafkaRequestHandler {
             let candidates = brokers.map { ReplicaAssignment.Broker(id: $0.key, rack: $0.value.rack) }
             for name in requested where topics[name] == nil {
                 do {
-                    try await self.topicCreator.create(
+                    try await self.topicAdmin.create(
                         name: name, partitions: Int(self.config.numPartitions),
                         replicationFactor: Int(self.config.defaultReplicationFactor), brokers: candidates)
                     created[name] = .leaderNotAvailable
-                } catch let failure as TopicCreator.Failure {
+                } catch let failure as TopicAdmin.Failure {
                     created[name] = failure.code == .topicAlreadyExists ? .leaderNotAvailable : failure.code
                 }
             }

@@ -81,6 +81,84 @@ struct ControllerTests {
         }
     }
 
+    @Test func addedPartitionsGetStatesToo() async throws {
+        try await EnsembleAccess.shared.shared {
+            let (root, base) = try await self.cluster()
+            let client = try await TestEnsemble.client(chroot: base)
+            try await self.registerBroker(1, on: client)
+            try await self.registerBroker(2, on: client)
+            let controller = Controller(brokerId: 1, client: client)
+            let run = Task { await controller.run() }
+            try await client.create(ZNodes.topic("grows"), data: TopicAssignment(partitions: [0: [1]], topicId: "x").zNodeData())
+            try await eventually("partition 0 gets a state") { (try? await client.exists(ZNodes.partitionState("grows", 0))) != nil }
+            let admin = TopicAdmin(client: client)
+            let added = try await admin.addPartitions("grows", count: 3, brokers: [.init(id: 1), .init(id: 2)])
+            #expect(added.keys.sorted() == [1, 2])
+            try await eventually("the added partitions get states") {
+                let one = try? await client.exists(ZNodes.partitionState("grows", 1))
+                let two = try? await client.exists(ZNodes.partitionState("grows", 2))
+                return one != nil && two != nil
+            }
+            let assignment = try TopicAssignment.decode(try await client.get(ZNodes.topic("grows")).data, topic: "grows")
+            #expect(assignment.topicId == "x" && assignment.partitions[0] == [1])
+            await #expect(throws: TopicAdmin.Failure.self) { try await admin.addPartitions("grows", count: 2, brokers: [.init(id: 1)]) }
+            run.cancel()
+            await client.close()
+            try await root.deleteRecursively(base)
+            await root.close()
+        }
+    }
+
+    @Test func markedTopicsAreDeletedOnceEveryReplicaBrokerIsLive() async throws {
+        try await EnsembleAccess.shared.shared {
+            let (root, base) = try await self.cluster()
+            let client = try await TestEnsemble.client(chroot: base)
+            try await self.registerBroker(1, on: client)
+            let controller = Controller(brokerId: 1, client: client)
+            let run = Task { await controller.run() }
+            let admin = TopicAdmin(client: client)
+            try await admin.create(name: "doomed", partitions: 2, replicationFactor: 1, brokers: [.init(id: 1)], config: ["retention.ms": "1000"])
+            try await client.create(ZNodes.topic("waits"), data: TopicAssignment(partitions: [0: [1], 1: [2]]).zNodeData())
+            try await eventually("doomed gets partition states") { (try? await client.exists(ZNodes.partitionState("doomed", 1))) != nil }
+            try await admin.markForDeletion("doomed")
+            try await admin.markForDeletion("waits")
+            await #expect(throws: TopicAdmin.Failure.self) { try await admin.markForDeletion("never-existed") }
+            try await eventually("doomed, its config and its mark are gone") {
+                let topic = try? await client.exists(ZNodes.topic("doomed"))
+                let config = try? await client.exists(ZNodes.topicConfig("doomed"))
+                let mark = try? await client.exists(ZNodes.deleteTopic("doomed"))
+                return topic == nil && config == nil && mark == nil
+            }
+            // Broker 2 hosts a replica of "waits" and is offline: the deletion waits for it.
+            #expect(try await client.exists(ZNodes.topic("waits")) != nil)
+            #expect(try await client.exists(ZNodes.deleteTopic("waits")) != nil)
+            try await self.registerBroker(2, on: client)
+            try await eventually("waits is deleted once broker 2 is back") { (try? await client.exists(ZNodes.topic("waits"))) == nil }
+            run.cancel()
+            await client.close()
+            try await root.deleteRecursively(base)
+            await root.close()
+        }
+    }
+
+    @Test func withDeletionDisabledTheMarkIsRemovedAndTheTopicKept() async throws {
+        try await EnsembleAccess.shared.shared {
+            let (root, base) = try await self.cluster()
+            let client = try await TestEnsemble.client(chroot: base)
+            try await self.registerBroker(1, on: client)
+            let controller = Controller(brokerId: 1, client: client, deleteTopicEnable: false)
+            let run = Task { await controller.run() }
+            try await client.create(ZNodes.topic("kept"), data: TopicAssignment(partitions: [0: [1]]).zNodeData())
+            try await TopicAdmin(client: client).markForDeletion("kept")
+            try await eventually("the mark is removed") { (try? await client.exists(ZNodes.deleteTopic("kept"))) == nil }
+            #expect(try await client.exists(ZNodes.topic("kept")) != nil)
+            run.cancel()
+            await client.close()
+            try await root.deleteRecursively(base)
+            await root.close()
+        }
+    }
+
     @Test func aDeposedControllersWritesAreFenced() async throws {
         try await EnsembleAccess.shared.shared {
             let (root, base) = try await self.cluster()
@@ -93,7 +171,7 @@ struct ControllerTests {
             try await client.delete(ZNodes.controller)
             _ = try #require(try await ControllerElection(brokerId: 2, client: client).attempt(timestamp: 2))
             try await client.create(ZNodes.topic("t"), data: TopicAssignment(partitions: [0: [1]]).zNodeData())
-            await #expect(throws: ZooKeeperError.self) { try await controller.createMissingPartitionStates(stale) }
+            await #expect(throws: ZooKeeperError.self) { try await controller.createMissingPartitionStates(stale, topics: ["t"], live: [1]) }
             #expect(try await client.exists(ZNodes.partitionState("t", 0)) == nil)
             await client.close()
             try await root.deleteRecursively(base)

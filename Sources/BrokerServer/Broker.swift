@@ -62,6 +62,10 @@ public enum Broker {
         router.register(DescribeClusterHandler(cache: metadata, clusterId: clusterId))
         router.register(DeleteTopicsHandler(controller: controller, cache: metadata, admin: topicAdmin, deleteTopicEnable: config.deleteTopicEnable))
         router.register(CreatePartitionsHandler(controller: controller, cache: metadata, admin: topicAdmin))
+        let configs = ConfigManager(brokerId: brokerId, config: config, cache: metadata, admin: topicAdmin)
+        router.register(DescribeConfigsHandler(configs: configs))
+        router.register(AlterConfigsHandler(configs: configs))
+        router.register(IncrementalAlterConfigsHandler(configs: configs))
         router.register(OffsetForLeaderEpochHandler(replicas: replicas))
         router.registerApiVersions()
 
@@ -97,13 +101,18 @@ public enum Broker {
             group.addTask { await storage.run() }
             group.addTask { await controller.run() }
             group.addTask { [logger] in
-                // Replicas of deleted topics go with them (Kafka's StopReplica with delete=true).
-                for await topic in metadata.deletedTopics {
-                    do {
-                        let deleted = try await storage.deleteLogs(topic: topic)
-                        if !deleted.isEmpty { logger.info("deleted the logs of \(deleted.map(\.description).joined(separator: ", "))") }
-                    } catch {
-                        logger.error("could not delete the logs of topic \(topic): \(error)")
+                for await event in metadata.topicEvents {
+                    switch event {
+                    case .deleted(let topic):
+                        // Replicas of deleted topics go with them (Kafka's StopReplica with delete=true).
+                        do {
+                            let deleted = try await storage.deleteLogs(topic: topic)
+                            if !deleted.isEmpty { logger.info("deleted the logs of \(deleted.map(\.description).joined(separator: ", "))") }
+                        } catch {
+                            logger.error("could not delete the logs of topic \(topic): \(error)")
+                        }
+                    case .configured(let topic, let overrides):
+                        await storage.setConfig(TopicConfigs.logConfig(overrides, broker: config.log), topic: topic)
                     }
                 }
             }

@@ -50,8 +50,49 @@ public struct BrokerConfig: Sendable {
     public var compressionType = "producer"
     /// Lines worth a warning: unknown keys, stripped inline comments.
     public private(set) var warnings: [String] = []
+    /// The keys and values as given (file and overrides), for DescribeConfigs' STATIC_BROKER_CONFIG source.
+    public private(set) var given: [String: String] = [:]
 
     public init() {}
+
+    /// The settings DescribeConfigs reports for this broker, with their effective values.
+    public func describedValues() -> [(key: String, value: String?)] {
+        [
+            ("broker.id", String(self.brokerId)),
+            ("listeners", self.listeners.map(\.description).joined(separator: ",")),
+            ("advertised.listeners", self.advertisedListeners.map { $0.map(\.description).joined(separator: ",") }),
+            ("log.dirs", self.logDirs.joined(separator: ",")),
+            ("num.partitions", String(self.numPartitions)),
+            ("default.replication.factor", String(self.defaultReplicationFactor)),
+            ("zookeeper.connect", self.given["zookeeper.connect"]),
+            ("zookeeper.session.timeout.ms", String(self.zookeeperSessionTimeoutMs)),
+            ("zookeeper.connection.timeout.ms", self.zookeeperConnectionTimeoutMs.map(String.init)),
+            ("log.retention.ms", self.given["log.retention.ms"]),
+            ("log.retention.minutes", self.given["log.retention.minutes"]),
+            ("log.retention.hours", self.given["log.retention.hours"] ?? "168"),
+            ("log.retention.bytes", String(self.log.retentionBytes)),
+            ("log.segment.bytes", String(self.log.segmentBytes)),
+            ("log.roll.ms", self.given["log.roll.ms"]),
+            ("log.roll.hours", self.given["log.roll.hours"] ?? "168"),
+            ("log.index.size.max.bytes", String(self.log.maxIndexBytes)),
+            ("log.index.interval.bytes", String(self.log.indexIntervalBytes)),
+            ("log.retention.check.interval.ms", String(self.logRetentionCheckIntervalMs)),
+            ("log.flush.interval.messages", String(self.log.flushMessages)),
+            ("log.flush.interval.ms", self.given["log.flush.interval.ms"]),
+            ("log.message.timestamp.type", self.log.useLogAppendTime ? "LogAppendTime" : "CreateTime"),
+            ("auto.create.topics.enable", String(self.autoCreateTopicsEnable)),
+            ("delete.topic.enable", String(self.deleteTopicEnable)),
+            ("unclean.leader.election.enable", String(self.uncleanLeaderElectionEnable)),
+            ("min.insync.replicas", String(self.minInsyncReplicas)),
+            ("replica.lag.time.max.ms", String(self.replicaLagTimeMaxMs)),
+            ("message.max.bytes", String(self.messageMaxBytes)),
+            ("socket.request.max.bytes", String(self.socketRequestMaxBytes)),
+            ("broker.rack", self.brokerRack),
+            ("offsets.retention.minutes", String(self.offsetsRetentionMinutes)),
+            ("group.initial.rebalance.delay.ms", String(self.groupInitialRebalanceDelayMs)),
+            ("compression.type", self.compressionType),
+        ]
+    }
 
     /// The listeners clients are told about.
     public var effectiveAdvertisedListeners: [Listener] { self.advertisedListeners ?? self.listeners }
@@ -73,6 +114,7 @@ public struct BrokerConfig: Sendable {
     }
 
     private mutating func apply(_ values: [String: String]) throws(BrokerConfigError) {
+        self.given = values
         for (key, value) in values.sorted(by: { $0.key < $1.key }) {
             if let setter = Self.keys[key] {
                 try setter(&self, key, value)

@@ -18,7 +18,8 @@ struct ReplicaManager: Sendable {
 
     /// Whether this broker leads a partition.
     enum Leadership: Sendable {
-        case leader(epoch: Int32, isr: [Int32])
+        /// `topicConfig`: the topic's config overrides, for the settings the request path applies itself.
+        case leader(epoch: Int32, isr: [Int32], topicConfig: [String: String])
         /// Not the leader here, with the error a client should see.
         case refused(ErrorCode)
     }
@@ -30,7 +31,7 @@ struct ReplicaManager: Sendable {
         guard let state = topic.states[partition.partition], state.leader == self.brokerId else {
             return .refused(.notLeaderOrFollower)
         }
-        return .leader(epoch: state.leaderEpoch, isr: state.isr)
+        return .leader(epoch: state.leaderEpoch, isr: state.isr, topicConfig: topic.config)
     }
 
     /// Appends a batch as leader. - Returns: the append info and the log start offset.

@@ -8,6 +8,16 @@ public struct TopicMetadata: Hashable, Sendable {
     public var assignment: TopicAssignment
     /// Partition states (leader, ISR); a partition without one has no leader yet.
     public var states: [Int32: PartitionStateZNode]
+    /// The topic's config overrides (`/config/topics/<t>`).
+    public var config: [String: String] = [:]
+}
+
+/// A change the broker acts on locally.
+public enum TopicEvent: Hashable, Sendable {
+    /// The topic went: deleted from `/brokers/topics`, or replaced by a topic of the same name with a new topic id.
+    case deleted(String)
+    /// The topic's config overrides are now these (also sent once when the topic is first seen).
+    case configured(String, [String: String])
 }
 
 /// What every broker knows of the cluster, kept current from ZooKeeper by watches (`run()`): live brokers
@@ -19,14 +29,15 @@ public actor MetadataCache {
     private let client: ZooKeeperClient
     private let logger: Logger
     private var topicFollowers: [String: Task<Void, Never>] = [:]
+    /// Config overrides by topic, also for topics whose assignment has not been read yet.
+    private var configOverrides: [String: [String: String]] = [:]
     /// Initial reads not done yet: the three top-level follows, then each topic's assignment and partition states.
     private var pendingInitialReads = 3
     private var changeWaiters: [Int: WakeUp] = [:]
     private var nextWaiter = 0
-    private let deletionsContinuation: AsyncStream<String>.Continuation
-    /// Topics seen to go: deleted from `/brokers/topics`, or replaced by a topic of the same name with a new topic id.
-    /// The broker deletes its replicas' logs for each (one consumer).
-    public nonisolated let deletedTopics: AsyncStream<String>
+    private let eventsContinuation: AsyncStream<TopicEvent>.Continuation
+    /// Deletions and config changes, in the order seen, for the broker to apply to its logs (one consumer).
+    public nonisolated let topicEvents: AsyncStream<TopicEvent>
 
     /// Wakes everyone waiting for a change.
     private func changed() {
@@ -92,12 +103,12 @@ public actor MetadataCache {
     public init(client: ZooKeeperClient, logger: Logger = Logger(label: "ferry.metadata")) {
         self.client = client
         self.logger = logger
-        (self.deletedTopics, self.deletionsContinuation) = AsyncStream.makeStream()
+        (self.topicEvents, self.eventsContinuation) = AsyncStream.makeStream()
     }
 
     private func topicDeleted(_ name: String) {
         self.logger.info("topic \(name) was deleted")
-        self.deletionsContinuation.yield(name)
+        self.eventsContinuation.yield(.deleted(name))
     }
 
     /// Follows ZooKeeper until cancelled.
@@ -159,6 +170,7 @@ public actor MetadataCache {
                 for gone in Set(self.topicFollowers.keys).subtracting(current) {
                     self.topicFollowers.removeValue(forKey: gone)?.cancel()
                     self.topics.removeValue(forKey: gone)
+                    self.configOverrides.removeValue(forKey: gone)
                     self.changed()
                     self.topicDeleted(gone)
                 }
@@ -179,7 +191,14 @@ public actor MetadataCache {
     private func followTopic(_ name: String, initial: Bool) async {
         var stateFollowers: [Int32: Task<Void, Never>] = [:]
         var first = initial
-        defer { for task in stateFollowers.values { task.cancel() } }
+        // Config overrides are followed through the znode itself rather than `/config/changes`, which sees both
+        // writers that notify (Kafka's tools, AlterConfigs) and writers that do not (topic creation).
+        if initial { self.pendingInitialReads += 1 }
+        let configFollower = Task { await self.followConfig(name, initial: initial) }
+        defer {
+            configFollower.cancel()
+            for task in stateFollowers.values { task.cancel() }
+        }
         do {
             for try await node in self.client.follow(node: ZNodes.topic(name)) {
                 guard let node, let assignment = try? TopicAssignment.decode(node.data, topic: name) else {
@@ -205,8 +224,25 @@ public actor MetadataCache {
             self.topics[name]?.states = [:]
             self.topicDeleted(name)
         }
-        self.topics[name, default: TopicMetadata(name: name, assignment: assignment, states: [:])].assignment = assignment
+        self.topics[name, default: TopicMetadata(name: name, assignment: assignment, states: [:], config: self.configOverrides[name] ?? [:])]
+            .assignment = assignment
         self.changed()
+    }
+
+    private func followConfig(_ topic: String, initial: Bool) async {
+        var first = initial
+        do {
+            for try await node in self.client.follow(node: ZNodes.topicConfig(topic)) {
+                let config = node.flatMap { try? EntityConfigZNode.decode($0.data, path: ZNodes.topicConfig(topic)).config } ?? [:]
+                self.topics[topic]?.config = config
+                self.configOverrides[topic] = config
+                self.eventsContinuation.yield(.configured(topic, config))
+                self.changed()
+                if first { first = false; self.initialReadDone() }
+            }
+        } catch {
+            if !(error is CancellationError) { self.logger.error("stopped following \(topic) config: \(error)") }
+        }
     }
 
     private func followState(_ topic: String, _ partition: Int32, initial: Bool) async {

@@ -191,6 +191,40 @@ extension TopicAdmin {
     }
 }
 
+extension TopicAdmin {
+    /// A topic's config overrides as stored (empty if none).
+    public func topicConfig(_ name: String) async throws -> [String: String] {
+        guard let node = try await self.client.getIfExists(ZNodes.topicConfig(name)), !node.data.isEmpty else { return [:] }
+        return try EntityConfigZNode.decode(node.data, path: ZNodes.topicConfig(name)).config
+    }
+
+    /// Replaces a topic's config overrides (`/config/topics/<t>`) and announces the change under `/config/changes`, as
+    /// Kafka's `AdminZkClient.changeTopicConfig`. Announcements older than 15 minutes are removed, as Kafka's brokers do.
+    public func changeTopicConfig(_ name: String, to config: [String: String]) async throws {
+        let path = ZNodes.topicConfig(name)
+        let data = EntityConfigZNode(config: config).zNodeData()
+        do {
+            try await self.client.set(path, data: data)
+        } catch let error as ZooKeeperError where error.code == .noNode {
+            try await self.client.createRecursively(path, data: data)
+        }
+        try await self.client.createRecursively(ZNodes.configChanges)
+        try await self.client.create(
+            ZNodes.configChanges + "/config_change_", data: ConfigChangeNotification(entityPath: "topics/\(name)").zNodeData(),
+            mode: .persistentSequential)
+        try await self.purgeOldConfigChanges(olderThanMs: 15 * 60_000)
+    }
+
+    private func purgeOldConfigChanges(olderThanMs age: Int64) async throws {
+        let now = wallClockMillis()
+        for child in try await self.client.children(ZNodes.configChanges) {
+            let path = ZNodes.configChanges + "/" + child
+            guard let stat = try await self.client.exists(path), now - stat.ctime > age else { continue }
+            try? await self.client.delete(path)
+        }
+    }
+}
+
 extension String {
     fileprivate func replacingDotsWithUnderscores() -> String { String(self.map { $0 == "." ? "_" : $0 }) }
 }

@@ -15,6 +15,8 @@ public final class LogManager {
     public let brokerId: Int32
     public var defaultConfig: LogConfig
     private var logs: [TopicPartition: (log: PartitionLog, directory: String)] = [:]
+    /// Configs of topics that override the default, for their logs present and future.
+    private var topicConfigs: [String: LogConfig] = [:]
     private let clock: @Sendable () -> Int64
     private let logger: Logger
     static let cleanShutdownFile = ".kafka_cleanshutdown"
@@ -88,9 +90,20 @@ public final class LogManager {
 
     public func log(_ partition: TopicPartition) -> PartitionLog? { self.logs[partition]?.log }
 
-    /// The log of `partition`, created in the log directory holding the fewest partitions if it is new.
+    /// Sets the config of `topic`'s logs, present and future.
+    public func setConfig(_ config: LogConfig, topic: String) {
+        if config == self.defaultConfig { self.topicConfigs.removeValue(forKey: topic) } else { self.topicConfigs[topic] = config }
+        for (partition, entry) in self.logs where partition.topic == topic && entry.log.config != config {
+            entry.log.updateConfig(config)
+            self.logger.info("config of \(partition) updated")
+        }
+    }
+
+    /// The log of `partition`, created in the log directory holding the fewest partitions if it is new, with
+    /// `config`, else its topic's, else the default.
     public func getOrCreateLog(_ partition: TopicPartition, config: LogConfig? = nil) throws -> PartitionLog {
         if let existing = self.logs[partition] { return existing.log }
+        let config = config ?? self.topicConfigs[partition.topic]
         let counts = Dictionary(grouping: self.logs.values, by: \.directory).mapValues(\.count)
         let directory = self.logDirectories.min { counts[$0, default: 0] < counts[$1, default: 0] }!
         let log = try PartitionLog.open(

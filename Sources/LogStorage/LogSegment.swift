@@ -23,7 +23,8 @@ final class LogSegment {
     /// The timestamp of the first batch (for `segment.ms`), -1 when empty.
     private(set) var firstBatchTimestamp: Int64 = -1
     private var bytesSinceIndexEntry = 0
-    private let config: LogConfig
+    /// Roll and index-interval settings; the active segment takes a changed topic config (index sizes are fixed at creation).
+    var config: LogConfig
 
     static func fileName(_ offset: Int64, _ suffix: String) -> String {
         let digits = String(offset)

@@ -52,6 +52,9 @@ public actor LogService {
     @discardableResult
     public func deleteLogs(topic: String) throws -> [TopicPartition] { try self.manager.deleteLogs(topic: topic) }
 
+    /// Sets the config of `topic`'s logs, present and future (a topic's overrides over the broker's defaults).
+    public func setConfig(_ config: LogConfig, topic: String) { self.manager.setConfig(config, topic: topic) }
+
     public func checkpointHighWatermarks(_ highWatermarks: [TopicPartition: Int64]) throws {
         try self.manager.checkpointHighWatermarks(highWatermarks)
     }

@@ -140,6 +140,13 @@ public final class PartitionLog {
         return log
     }
 
+    /// Applies a new config: retention and flushing at once, segment size and roll time from the next append on,
+    /// index sizes from the next segment on.
+    public func updateConfig(_ config: LogConfig) {
+        self.config = config
+        self.segments.last!.config = config
+    }
+
     private func checkInvariant() {
         precondition(self.logStartOffset <= self.logEndOffset, "log start \(self.logStartOffset) beyond log end \(self.logEndOffset)")
     }

@@ -100,3 +100,62 @@ def test_create_partitions_grows_a_topic_and_the_new_partitions_serve(broker, zk
     rdk_admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{broker.port}"})
     rdk_admin.create_partitions([RdkNewPartitions("grows", 4)])["grows"].result(timeout=20)
     assert len(json.loads(zk_root.get(f"{broker.chroot}/brokers/topics/grows")[0])["partitions"]) == 4
+
+
+def test_topic_configs_are_described_altered_and_applied(broker, zk_root):
+    from kafka import KafkaAdminClient
+    from kafka.admin import ConfigResource, ConfigResourceType, NewTopic
+    from kafka.errors import InvalidConfigurationError
+    admin = KafkaAdminClient(bootstrap_servers=f"127.0.0.1:{broker.port}", request_timeout_ms=15000)
+    admin.create_topics([NewTopic("tuned", 1, 1, topic_configs={"retention.ms": "3600000"})], timeout_ms=10000)
+    with pytest.raises(InvalidConfigurationError):
+        admin.create_topics([NewTopic("mistuned", 1, 1, topic_configs={"retention.ms": "soon"})], timeout_ms=10000)
+    assert not zk_root.exists(f"{broker.chroot}/brokers/topics/mistuned")
+
+    described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, "tuned")], config_filter="all")
+    configs = described["topic"]["tuned"]
+    assert len(configs) == 31
+    assert configs["retention.ms"]["value"] == "3600000" and configs["retention.ms"]["config_source"] == "DYNAMIC_TOPIC_CONFIG"
+    assert configs["segment.bytes"]["value"] == "1073741824" and configs["segment.bytes"]["config_source"] == "DEFAULT_CONFIG"
+    assert configs["cleanup.policy"]["value"] == "delete" and not configs["cleanup.policy"]["read_only"]
+    assert admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, "tuned")])["topic"]["tuned"].keys() == {"retention.ms"}
+
+    # Incremental alter (kafka-python uses IncrementalAlterConfigs when advertised): written as Kafka writes it.
+    result = admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, "tuned", configs={
+        "segment.bytes": "1024", "max.message.bytes": "600", "retention.ms": ("DELETE", None)})])
+    assert result["topic"]["tuned"] == "OK", result
+    stored = json.loads(zk_root.get(f"{broker.chroot}/config/topics/tuned")[0])
+    assert stored == {"version": 1, "config": {"segment.bytes": "1024", "max.message.bytes": "600"}}
+    changes = sorted(zk_root.get_children(f"{broker.chroot}/config/changes"))
+    assert changes and json.loads(zk_root.get(f"{broker.chroot}/config/changes/{changes[-1]}")[0]) == {
+        "version": 2, "entity_path": "topics/tuned"}
+    bad = admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, "tuned", configs={"segment.bytes": "-5"})])
+    assert "InvalidConfigurationError" in str(bad["topic"]["tuned"])
+    admin.close()
+
+    # The broker applies them: max.message.bytes refuses a big batch, segment.bytes rolls small segments.
+    from confluent_kafka import KafkaException, Producer
+    def sent(value):
+        outcome = []
+        producer = Producer({"bootstrap.servers": f"127.0.0.1:{broker.port}", "linger.ms": 0, "message.max.bytes": 100000})
+        producer.produce("tuned", value=value, partition=0, on_delivery=lambda err, msg: outcome.append(err))
+        producer.flush(15)
+        return outcome[0]
+    await_condition("the new max.message.bytes is applied", lambda: sent(b"x" * 2000) is not None)
+    assert sent(b"x" * 2000).name() == "MSG_SIZE_TOO_LARGE"
+    for _ in range(12):
+        assert sent(b"y" * 300) is None
+    assert len(list((broker.log_dir / "tuned-0").glob("*.log"))) >= 4
+
+    # confluent-kafka's describe (v1 with synonyms) and legacy alter.
+    from confluent_kafka.admin import AdminClient, ConfigResource as RdkResource
+    rdk_admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{broker.port}"})
+    entries = rdk_admin.describe_configs([RdkResource("topic", "tuned")])
+    config = list(entries.values())[0].result(timeout=15)
+    assert config["segment.bytes"].value == "1024" and config["segment.bytes"].source == 1
+    assert config["retention.bytes"].is_default
+    futures = rdk_admin.alter_configs([RdkResource("topic", "tuned", set_config={"retention.ms": "7200000"})])
+    list(futures.values())[0].result(timeout=15)
+    assert json.loads(zk_root.get(f"{broker.chroot}/config/topics/tuned")[0])["config"] == {"retention.ms": "7200000"}
+    broker_config = list(rdk_admin.describe_configs([RdkResource("broker", "1")]).values())[0].result(timeout=15)
+    assert broker_config["broker.id"].value == "1" and broker_config["broker.id"].is_read_only

@@ -10,7 +10,7 @@ import KafkaProtocol
 // replication factor mean num.partitions and default.replication.factor. The request then waits, up to
 // timeout_ms, for the new partitions to get leaders; a timeout of 0 or less answers at once with
 // REQUEST_TIMED_OUT for the topics written. validate_only checks without writing.
-// Deviation until the configs issue: topic configs are stored in /config/topics/<t> but not validated or applied.
+// Topic configs are validated as AlterConfigs validates them (INVALID_CONFIG) and stored in /config/topics/<t>.
 struct CreateTopicsHandler: KafkaRequestHandler {
     typealias Request = CreateTopicsRequest
     static let versions: ClosedRange<Int16> = 0...7
@@ -36,12 +36,19 @@ struct CreateTopicsHandler: KafkaRequestHandler {
                 topic.assignments.map { ($0.partitionIndex, $0.brokerIds) }, uniquingKeysWith: { first, _ in first })
             let partitions = topic.numPartitions == -1 ? Int(self.config.numPartitions) : Int(topic.numPartitions)
             let replicationFactor = topic.replicationFactor == -1 ? Int(self.config.defaultReplicationFactor) : Int(topic.replicationFactor)
+            let configs = Dictionary(topic.configs.compactMap { config in config.value.map { (config.name, $0) } }, uniquingKeysWith: { _, last in last })
+            do {
+                try TopicConfigs.validate(configs, topic: topic.name)
+            } catch {
+                result.errorCode = ErrorCode.invalidConfig.rawValue
+                if context.version >= 1 { result.errorMessage = error.message }
+                response.topics.append(result)
+                continue
+            }
             do {
                 let assignment = try await self.admin.create(
                     name: topic.name, partitions: partitions, replicationFactor: replicationFactor, brokers: brokers,
-                    assignment: explicit, config: Dictionary(topic.configs.compactMap { config in config.value.map { (config.name, $0) } },
-                                                             uniquingKeysWith: { _, last in last }),
-                    validateOnly: request.validateOnly)
+                    assignment: explicit, config: configs, validateOnly: request.validateOnly)
                 result.numPartitions = Int32(assignment.count)
                 result.replicationFactor = Int16(assignment.values.first?.count ?? 0)
                 if !request.validateOnly { written.append(topic.name) }

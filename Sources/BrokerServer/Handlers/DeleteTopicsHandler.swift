@@ -8,7 +8,7 @@ import KafkaProtocol
 // (v6) given by topic id, is marked under /admin/delete_topics as `kafka-topics.sh --zookeeper --delete` marks
 // it; the controller deletes it and every broker deletes its replicas. The request waits, up to timeout_ms, until
 // this broker's metadata no longer holds the topics, else REQUEST_TIMED_OUT. With delete.topic.enable=false every
-// topic gets TOPIC_DELETION_DISABLED; an unknown name UNKNOWN_TOPIC_OR_PARTITION, an unknown id UNKNOWN_TOPIC_ID,
+// topic gets TOPIC_DELETION_DISABLED (INVALID_REQUEST before v3); an unknown name UNKNOWN_TOPIC_OR_PARTITION, an unknown id UNKNOWN_TOPIC_ID,
 // both a name and an id INVALID_REQUEST.
 struct DeleteTopicsHandler: KafkaRequestHandler {
     typealias Request = DeleteTopicsRequest
@@ -48,7 +48,8 @@ struct DeleteTopicsHandler: KafkaRequestHandler {
                 if !isController {
                     fail(.notController)
                 } else if !self.deleteTopicEnable {
-                    fail(.topicDeletionDisabled, "Topic deletion is disabled.")
+                    // Before v3 clients did not know TOPIC_DELETION_DISABLED.
+                    fail(context.version >= 3 ? .topicDeletionDisabled : .invalidRequest, "Topic deletion is disabled.")
                 } else {
                     do {
                         try await self.admin.markForDeletion(name)

@@ -40,7 +40,7 @@ struct FetchHandler: KafkaRequestHandler {
                 case .refused(let code):
                     data.errorCode = code.rawValue
                     data.highWatermark = -1
-                case .leader(_, let isr):
+                case .leader(_, let isr, _):
                     let result = await self.replicas.read(
                         partition, from: requested.fetchOffset, maxBytes: max(0, min(Int(requested.partitionMaxBytes), remaining)),
                         isr: isr)

@@ -20,7 +20,7 @@ struct ListOffsetsHandler: KafkaRequestHandler {
                 switch await self.replicas.leadership(TopicPartition(topic.name, requested.partitionIndex)) {
                 case .refused(let code):
                     answer.errorCode = code.rawValue
-                case .leader(let epoch, let isr):
+                case .leader(let epoch, let isr, _):
                     do {
                         let found = try await self.replicas.offset(
                             TopicPartition(topic.name, requested.partitionIndex), timestamp: requested.timestamp, isr: isr)

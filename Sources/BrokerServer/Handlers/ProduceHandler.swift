@@ -48,13 +48,17 @@ struct ProduceHandler: KafkaRequestHandler {
         guard [-1, 0, 1].contains(acks) else { return fail(.invalidRequiredAcks) }
         let partition = TopicPartition(topic, data.index)
         let leaderEpoch: Int32
+        let maxMessageBytes: Int
         switch await self.replicas.leadership(partition) {
         case .refused(let code): return fail(code)
-        case .leader(let epoch, let isr):
-            if acks == -1 && isr.count < Int(self.minInsyncReplicas) { return fail(.notEnoughReplicas) }
+        case .leader(let epoch, let isr, let topicConfig):
+            // Topic overrides of min.insync.replicas and max.message.bytes win over the broker's settings.
+            let minInsyncReplicas = topicConfig["min.insync.replicas"].flatMap { Int($0) } ?? Int(self.minInsyncReplicas)
+            if acks == -1 && isr.count < minInsyncReplicas { return fail(.notEnoughReplicas) }
             leaderEpoch = epoch
+            maxMessageBytes = topicConfig["max.message.bytes"].flatMap { Int($0) } ?? Int(self.messageMaxBytes)
         }
-        guard let bytes = data.records, bytes.readableBytes <= Int(self.messageMaxBytes) else {
+        guard let bytes = data.records, bytes.readableBytes <= maxMessageBytes else {
             return fail(data.records == nil ? .invalidRecord : .messageTooLarge)
         }
         let batches: [RecordBatch]

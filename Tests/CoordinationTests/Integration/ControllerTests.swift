@@ -31,6 +31,7 @@ struct ControllerTests {
             let runs = [Task { await one.run() }, Task { await two.run() }]
             try await eventually("one controller is elected") { await one.isActive != two.isActive }
             let winner = await one.isActive ? 1 : 2
+            try await root.sync(base + "/controller_epoch")
             #expect(try ControllerZNode.decode(try await root.get(base + "/controller").data).brokerid == Int32(winner))
             #expect(try await root.get(base + "/controller_epoch").string == "1")
 

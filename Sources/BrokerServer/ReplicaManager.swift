@@ -69,6 +69,17 @@ struct ReplicaManager: Sendable {
         }
     }
 
+    /// ListOffsets v0: the old offset list, capped at the high watermark as Kafka caps it for consumers.
+    func legacyOffsets(_ partition: TopicPartition, timestamp: Int64, maxCount: Int, isr: [Int32]) async throws -> [Int64] {
+        let onlyReplica = isr.allSatisfy { $0 == self.brokerId }
+        return try await self.storage.withLog(partition, create: true) { log in
+            let highWatermark = onlyReplica ? log.logEndOffset : log.logStartOffset
+            let offsets = try log.legacyOffsets(before: timestamp, maxCount: maxCount)
+            guard offsets.contains(where: { $0 > highWatermark }) else { return offsets }
+            return Array(([highWatermark] + offsets.drop { $0 > highWatermark }).prefix(maxCount))
+        }!
+    }
+
     /// ListOffsets: -1 the high watermark, -2 the log start, otherwise the first offset at or after `timestamp`.
     func offset(_ partition: TopicPartition, timestamp: Int64, isr: [Int32]) async throws -> (offset: Int64, timestamp: Int64) {
         let onlyReplica = isr.allSatisfy { $0 == self.brokerId }

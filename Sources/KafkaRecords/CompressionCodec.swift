@@ -38,13 +38,18 @@ public enum CompressionCodec: Int8, CaseIterable, Hashable, Sendable, CustomStri
     }
 
     /// Compresses `input`.
-    public func compress(_ input: ByteBuffer) throws -> ByteBuffer {
+    /// - Parameter legacyLZ4Checksum: write the LZ4 header checksum as Kafka's magic-0 writer did (over the frame
+    ///   magic too), which old magic-0 readers expect.
+    public func compress(_ input: ByteBuffer, legacyLZ4Checksum: Bool = false) throws -> ByteBuffer {
         try input.withUnsafeReadableBytes { bytes in
             switch self {
             case .none: return ByteBuffer(bytes: bytes)
             case .gzip: return try Gzip.compress(bytes)
             case .snappy: return try Snappy.compressXerial(bytes)
-            case .lz4: return try LZ4Frame.compress(bytes)
+            case .lz4:
+                var frame = try LZ4Frame.compress(bytes)
+                if legacyLZ4Checksum { LZ4Frame.breakHeaderChecksum(&frame) }
+                return frame
             case .zstd: return try Zstd.compress(bytes)
             }
         }
@@ -271,6 +276,16 @@ private enum LZ4Frame {
 
     /// Kafka 0.8-0.9 computed the frame header checksum over the magic number too; recompute it over the
     /// descriptor alone so the library accepts the frame (Kafka's readers skip the check for magic 0).
+    /// Kafka 0.8-0.9's LZ4 writer hashed the frame magic with the descriptor (KAFKA-3160); magic-0 readers expect it.
+    static func breakHeaderChecksum(_ frame: inout ByteBuffer) {
+        let start = frame.readerIndex
+        guard let flags = frame.getInteger(at: start + 4, as: UInt8.self) else { return }
+        let descriptorLength = 2 + (flags & 0x08 != 0 ? 8 : 0) + (flags & 0x01 != 0 ? 4 : 0)
+        guard let header = frame.getBytes(at: start, length: 4 + descriptorLength) else { return }
+        let hash = header.withUnsafeBytes { ferry_xxh32($0.baseAddress!, header.count, 0) }
+        frame.setInteger(UInt8((hash >> 8) & 0xFF), at: start + 4 + descriptorLength)
+    }
+
     static func repairHeaderChecksum(_ bytes: inout [UInt8]) {
         guard bytes.count >= 7, bytes[0] == 0x04, bytes[1] == 0x22, bytes[2] == 0x4D, bytes[3] == 0x18 else { return }
         let flags = bytes[4]

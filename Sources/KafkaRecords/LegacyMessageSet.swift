@@ -116,19 +116,65 @@ public enum LegacyMessageSet {
         compression: CompressionCodec = .none,
         baseOffset: Int64 = 0
     ) throws -> ByteBuffer {
+        var output = ByteBuffer()
+        try self.encode(
+            messages.enumerated().map { (baseOffset + Int64($0.offset), $0.element.key, $0.element.value, $0.element.timestamp) },
+            magic: magic, compression: compression, into: &output)
+        return output
+    }
+
+    /// Appends messages with the given absolute offsets as a magic 0 or 1 message set, in one compressed wrapper
+    /// (carrying the last offset; inner offsets relative to the first in magic 1) when `compression` is set.
+    public static func encode(
+        _ messages: [(offset: Int64, key: ByteBuffer?, value: ByteBuffer?, timestamp: Int64)],
+        magic: Int8,
+        compression: CompressionCodec,
+        into output: inout ByteBuffer
+    ) throws {
         precondition(magic == 0 || magic == 1, "legacy message sets are magic 0 or 1")
+        guard compression != .none else {
+            for message in messages {
+                self.writeEntry(&output, offset: message.offset, magic: magic, attributes: 0, timestamp: message.timestamp, key: message.key, value: message.value)
+            }
+            return
+        }
+        guard compression != .zstd else { throw RecordBatchError(.unsupportedCompression, "zstd needs magic 2") }
+        guard let first = messages.first?.offset, let last = messages.last?.offset else { return }
         var plain = ByteBuffer()
-        for (index, message) in messages.enumerated() {
-            let offset = compression != .none && magic == 1 ? Int64(index) : baseOffset + Int64(index)
+        for message in messages {
+            let offset = magic == 1 ? message.offset - first : message.offset
             self.writeEntry(&plain, offset: offset, magic: magic, attributes: 0, timestamp: message.timestamp, key: message.key, value: message.value)
         }
-        guard compression != .none else { return plain }
-        guard compression != .zstd else { throw RecordBatchError(.unsupportedCompression, "zstd needs magic 2") }
-        let wrapped = try compression.compress(plain)
-        var output = ByteBuffer()
         self.writeEntry(
-            &output, offset: baseOffset + Int64(max(messages.count - 1, 0)), magic: magic, attributes: compression.rawValue,
-            timestamp: messages.map(\.timestamp).max() ?? -1, key: nil, value: wrapped)
+            &output, offset: last, magic: magic, attributes: compression.rawValue,
+            timestamp: messages.map(\.timestamp).max() ?? -1, key: nil, value: try compression.compress(plain, legacyLZ4Checksum: magic == 0))
+    }
+
+    /// The codec of a message set's first entry (the wrapper's, for a compressed set), or `nil` if unreadable.
+    public static func firstEntryCodec(_ buffer: ByteBuffer) -> CompressionCodec? {
+        guard let attributes = buffer.getInteger(at: buffer.readerIndex + 17, as: Int8.self) else { return nil }
+        return CompressionCodec(rawValue: attributes & 0x07)
+    }
+
+    /// Kafka's down-conversion (`RecordsUtil.downConvert`) of v2 batches for Fetch v0-3: each batch becomes legacy
+    /// messages of `magic`, in one wrapper of the same codec if it was compressed. Control batches are dropped;
+    /// records of an uncompressed batch before `fetchOffset` are dropped (a compressed batch is kept whole, as
+    /// Kafka does); headers are dropped, and magic 0 has no timestamps.
+    /// - Throws: `RecordBatchError(.unsupportedCompression)` for zstd, which legacy formats cannot carry; decoding errors.
+    public static func downConvert(_ batches: [RecordBatch], toMagic magic: Int8, fetchOffset: Int64) throws -> ByteBuffer {
+        var output = ByteBuffer()
+        for batch in batches where !batch.attributes.isControl {
+            let codec = try batch.attributes.compressionCodec()
+            let logAppendTime = batch.attributes.timestampType == .logAppendTime
+            var messages: [(offset: Int64, key: ByteBuffer?, value: ByteBuffer?, timestamp: Int64)] = []
+            for record in try batch.records() {
+                let offset = batch.baseOffset + Int64(record.offsetDelta)
+                if codec == .none && offset < fetchOffset { continue }
+                let timestamp = logAppendTime ? batch.maxTimestamp : batch.baseTimestamp + record.timestampDelta
+                messages.append((offset, record.key, record.value, timestamp))
+            }
+            try self.encode(messages, magic: magic, compression: codec, into: &output)
+        }
         return output
     }
 

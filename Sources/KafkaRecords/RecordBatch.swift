@@ -196,3 +196,15 @@ public struct RecordBatchError: Error, Hashable, Sendable, CustomStringConvertib
 
     public var description: String { "invalid record batch: \(self.reason)" }
 }
+
+extension RecordBatch {
+    /// Kafka's up-conversion of a Produce v0-2 message set (magic 0 or 1) for a log of v2 batches: all messages
+    /// become one batch, in `compression`; magic-0 messages have no timestamp (-1). Offsets are assigned on append.
+    public static func converting(_ messages: [LegacyMessage], compression: CompressionCodec) throws -> RecordBatch {
+        var builder = RecordBatchBuilder(compression: compression)
+        for message in messages {
+            builder.append(timestamp: message.timestamp ?? -1, key: message.key, value: message.value)
+        }
+        return try builder.build()
+    }
+}

@@ -33,6 +33,13 @@ public final class LogFile: @unchecked Sendable {
         return Int64(info.st_size)
     }
 
+    /// When the file was last written, in epoch milliseconds.
+    public func lastModifiedMs() throws -> Int64 {
+        var info = stat()
+        guard fstat(self.descriptor, &info) == 0 else { throw LogStorageError(.io, "fstat failed", path: self.path, errno: errno) }
+        return Int64(info.st_mtim.tv_sec) * 1000 + Int64(info.st_mtim.tv_nsec) / 1_000_000
+    }
+
     /// Writes all readable bytes of `buffer` at `offset`.
     public func write(_ buffer: ByteBuffer, at offset: Int64) throws {
         try buffer.withUnsafeReadableBytes { bytes in

@@ -298,6 +298,23 @@ public final class PartitionLog {
         return nil
     }
 
+    /// The old offset list of ListOffsets v0 (Kafka's `legacyFetchOffsetsBefore`): the candidates are each segment's
+    /// first offset, dated by the segment file's last write, and the log end (dated now) if the active segment holds
+    /// data; -1 asks for the newest, -2 for the oldest, a time for those written at or before it. Newest first, at
+    /// most `maxCount`.
+    public func legacyOffsets(before timestamp: Int64, maxCount: Int) throws -> [Int64] {
+        var candidates = try self.segments.map { (offset: max($0.baseOffset, self.logStartOffset), time: try $0.log.lastModifiedMs()) }
+        if !self.segments.last!.isEmpty { candidates.append((self.logEndOffset, self.clock())) }
+        let newest: Int?
+        switch timestamp {
+        case -1: newest = candidates.count - 1
+        case -2: return candidates.first.map { [$0.offset] } ?? []
+        default: newest = candidates.lastIndex { $0.time <= timestamp }
+        }
+        guard let newest, maxCount > 0 else { return [] }
+        return candidates[...newest].reversed().prefix(maxCount).map(\.offset)
+    }
+
     // MARK: Truncation, deletion, retention
 
     /// Removes every record at or after `offset` (a follower matching its leader's log).

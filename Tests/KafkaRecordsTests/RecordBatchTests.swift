@@ -212,6 +212,65 @@ enum Fixtures {
     }
 }
 
+@Suite struct FormatConversionTests {
+    func batch(_ codec: CompressionCodec, baseOffset: Int64, values: [String], control: Bool = false) throws -> RecordBatch {
+        var builder = RecordBatchBuilder(compression: codec)
+        builder.baseOffset = baseOffset
+        builder.isControl = control
+        for (index, value) in values.enumerated() {
+            builder.append(timestamp: 1_700_000_000_000 + Int64(index), key: ByteBuffer(string: "k\(index)"), value: ByteBuffer(string: value))
+        }
+        return try builder.build()
+    }
+
+    @Test(arguments: [Int8(0), 1], [CompressionCodec.none, .gzip, .snappy, .lz4])
+    func downConversionKeepsOffsetsKeysAndValuesAsKafkaDoes(magic: Int8, codec: CompressionCodec) throws {
+        let batches = [
+            try self.batch(codec, baseOffset: 10, values: ["a", "b", "c"]),
+            try self.batch(.none, baseOffset: 13, values: ["marker"], control: true),
+            try self.batch(codec, baseOffset: 14, values: ["d"]),
+        ]
+        let converted = try LegacyMessageSet.downConvert(batches, toMagic: magic, fetchOffset: 11)
+        let (messages, partial) = try LegacyMessageSet.decode(converted)
+        #expect(partial == 0)
+        #expect(messages.allSatisfy { $0.magic == magic })
+        // An uncompressed batch loses the records before the fetch offset; a compressed one is sent whole.
+        let expected: [(Int64, String)] = codec == .none ? [(11, "b"), (12, "c"), (14, "d")] : [(10, "a"), (11, "b"), (12, "c"), (14, "d")]
+        #expect(messages.map(\.offset) == expected.map(\.0))
+        #expect(messages.map { String(buffer: $0.value!) } == expected.map(\.1))
+        #expect(messages.map { String(buffer: $0.key!) }.allSatisfy { $0.hasPrefix("k") })
+        #expect(messages.map(\.timestamp).allSatisfy { magic == 0 ? $0 == nil : $0! >= 1_700_000_000_000 })
+    }
+
+    @Test func zstdCannotBeDownConverted() throws {
+        #expect(throws: RecordBatchError.self) {
+            try LegacyMessageSet.downConvert([try self.batch(.zstd, baseOffset: 0, values: ["z"])], toMagic: 1, fetchOffset: 0)
+        }
+    }
+
+    @Test(arguments: [Int8(0), 1], [CompressionCodec.none, .gzip, .lz4])
+    func aLegacyProduceBecomesOneV2Batch(magic: Int8, codec: CompressionCodec) throws {
+        let set = try LegacyMessageSet.encode(
+            [(key: nil, value: ByteBuffer(string: "x"), timestamp: 5), (key: ByteBuffer(string: "k"), value: nil, timestamp: 6)],
+            magic: magic, compression: codec, baseOffset: -1)
+        #expect(LegacyMessageSet.firstEntryCodec(set) == codec)
+        let batch = try RecordBatch.converting(try LegacyMessageSet.decode(set).messages, compression: codec)
+        try batch.validate()
+        #expect(try batch.attributes.compressionCodec() == codec)
+        let records = try batch.records()
+        #expect(records.map { $0.value.map { String(buffer: $0) } } == ["x", nil])
+        #expect(batch.baseTimestamp == (magic == 0 ? -1 : 5) && batch.maxTimestamp == (magic == 0 ? -1 : 6))
+    }
+
+    @Test func magicZeroLZ4CarriesTheOldHeaderChecksumAndStillDecodes() throws {
+        let input = ByteBuffer(string: String(repeating: "lz4 ", count: 100))
+        let legacy = try CompressionCodec.lz4.compress(input, legacyLZ4Checksum: true)
+        let modern = try CompressionCodec.lz4.compress(input)
+        #expect(legacy != modern)
+        #expect(try CompressionCodec.lz4.decompress(legacy, legacyLZ4Checksum: true) == input)
+    }
+}
+
 @Suite struct RecordBatchPropertyTests {
     /// Random records in random codecs: whatever goes into the builder comes out of the batch.
     @Test func randomBatchesRoundTrip() throws {

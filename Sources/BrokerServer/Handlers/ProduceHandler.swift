@@ -4,7 +4,7 @@ import KafkaRecords
 import LogStorage
 import NIOCore
 
-// Produce (API key 0). Supported: v3...v9 (record batches, magic 2).
+// Produce (API key 0). Supported: v0...v9 (record batches, magic 2; v0-2 also legacy message sets, magic 0/1).
 // Behaviour: each partition must be led by this broker (else NOT_LEADER_OR_FOLLOWER; unknown topics
 // UNKNOWN_TOPIC_OR_PARTITION) and carry exactly one v2 batch (else INVALID_RECORD) no larger than
 // message.max.bytes (MESSAGE_TOO_LARGE) with a valid CRC (CORRUPT_MESSAGE). The batch is stored as received,
@@ -14,11 +14,13 @@ import NIOCore
 // Idempotent batches (producer id set) are checked against the partition's producer state: a retry of one of the
 // producer's last five batches is answered with its original offsets and not stored again; a sequence gap gets
 // OUT_OF_ORDER_SEQUENCE_NUMBER, an older epoch INVALID_PRODUCER_EPOCH.
-// Deviations until later issues: no transactions, legacy message sets (Produce v0-2) are not advertised,
-// compression.type is not applied.
+// Legacy message sets (v0-2, e.g. pykafka) are converted as Kafka converts them: every CRC checked (else
+// CORRUPT_MESSAGE), all messages of the partition become one v2 batch in the producer's codec, magic-0 messages
+// without timestamps; offsets are assigned from the log end as for any batch.
+// Deviations until later issues: no transactions, compression.type is not applied.
 struct ProduceHandler: KafkaRequestHandler {
     typealias Request = ProduceRequest
-    static let versions: ClosedRange<Int16> = 3...9
+    static let versions: ClosedRange<Int16> = 0...9
 
     let replicas: ReplicaManager
     let messageMaxBytes: Int32
@@ -30,7 +32,7 @@ struct ProduceHandler: KafkaRequestHandler {
         for topic in request.topicData {
             var partitions: [ProduceResponse.TopicProduceResponse.PartitionProduceResponse] = []
             for data in topic.partitionData {
-                partitions.append(await self.produce(data, topic: topic.name, acks: request.acks))
+                partitions.append(await self.produce(data, topic: topic.name, acks: request.acks, requestVersion: context.version))
             }
             response.responses.append(.init(name: topic.name, partitionResponses: partitions))
         }
@@ -38,7 +40,7 @@ struct ProduceHandler: KafkaRequestHandler {
     }
 
     private func produce(
-        _ data: ProduceRequest.TopicProduceData.PartitionProduceData, topic: String, acks: Int16
+        _ data: ProduceRequest.TopicProduceData.PartitionProduceData, topic: String, acks: Int16, requestVersion: Int16
     ) async -> ProduceResponse.TopicProduceResponse.PartitionProduceResponse {
         var result = ProduceResponse.TopicProduceResponse.PartitionProduceResponse(index: data.index, baseOffset: -1)
         func fail(_ code: ErrorCode) -> ProduceResponse.TopicProduceResponse.PartitionProduceResponse {
@@ -61,13 +63,27 @@ struct ProduceHandler: KafkaRequestHandler {
         guard let bytes = data.records, bytes.readableBytes <= maxMessageBytes else {
             return fail(data.records == nil ? .invalidRecord : .messageTooLarge)
         }
-        let batches: [RecordBatch]
-        do {
-            batches = try RecordSet(bytes).batches()
-        } catch {
-            return fail(.invalidRecord)
+        let batch: RecordBatch
+        let magic = bytes.getInteger(at: bytes.readerIndex + 16, as: Int8.self) ?? -1
+        if magic == 0 || magic == 1 {
+            guard requestVersion <= 2 else { return fail(.invalidRecord) }  // v3+ carry magic 2 only
+            do {
+                let (messages, partialTail) = try LegacyMessageSet.decode(bytes)
+                guard partialTail == 0, !messages.isEmpty else { return fail(.corruptMessage) }
+                batch = try RecordBatch.converting(messages, compression: LegacyMessageSet.firstEntryCodec(bytes) ?? .none)
+            } catch {
+                return fail(.corruptMessage)
+            }
+        } else {
+            let batches: [RecordBatch]
+            do {
+                batches = try RecordSet(bytes).batches()
+            } catch {
+                return fail(.invalidRecord)
+            }
+            guard batches.count == 1, let only = batches.first else { return fail(.invalidRecord) }
+            batch = only
         }
-        guard batches.count == 1, let batch = batches.first else { return fail(.invalidRecord) }
         do {
             let (info, logStartOffset) = try await self.replicas.append(batch, to: partition, leaderEpoch: leaderEpoch)
             result.baseOffset = info.firstOffset

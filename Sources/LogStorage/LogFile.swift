@@ -140,10 +140,15 @@ enum FileSystem {
 
     /// Writes `text` to `path` atomically: a temporary file, fsync, rename, fsync of the directory.
     static func writeAtomically(_ text: String, to path: String) throws {
+        try self.writeAtomically(ByteBuffer(string: text), to: path)
+    }
+
+    /// Writes `bytes` to `path` atomically: a temporary file, fsync, rename, fsync of the directory.
+    static func writeAtomically(_ bytes: ByteBuffer, to path: String) throws {
         let temporary = path + ".tmp"
         let file = try LogFile(path: temporary, create: true)
         try file.truncate(to: 0)
-        try file.write(ByteBuffer(string: text), at: 0)
+        try file.write(bytes, at: 0)
         try file.sync()
         try self.rename(temporary, path)
         let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
@@ -155,8 +160,12 @@ enum FileSystem {
     }
 
     static func readText(_ path: String) throws -> String? {
+        try self.readBytes(path).map { String(buffer: $0) }
+    }
+
+    static func readBytes(_ path: String) throws -> ByteBuffer? {
         guard self.exists(path) else { return nil }
         let file = try LogFile(path: path, create: false)
-        return String(buffer: try file.read(at: 0, length: Int(try file.size())))
+        return try file.read(at: 0, length: Int(try file.size()))
     }
 }

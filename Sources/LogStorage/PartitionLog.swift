@@ -234,6 +234,7 @@ public final class PartitionLog {
         let segment = try LogSegment(directory: self.directory, baseOffset: offset, config: self.config, create: true)
         segment.createdAt = self.clock()
         self.segments.append(segment)
+        try self.takeProducerSnapshot()
         self.logger.info("rolled new log segment at offset \(offset)")
     }
 
@@ -338,16 +339,43 @@ public final class PartitionLog {
         self.checkInvariant()
     }
 
-    /// Rebuilds the idempotent-producer state from the batch headers of the whole log.
+    /// Rebuilds the idempotent-producer state: from the newest valid snapshot at or before the log end (snapshots
+    /// beyond it, left by a truncation or a crash, are deleted), then the batch headers after it; from the start of
+    /// the log if there is none.
     private func rebuildProducerState() throws {
         self.producerState.removeAll()
-        for segment in self.segments {
+        var from = self.logStartOffset
+        for offset in try ProducerStateSnapshot.offsets(in: self.directory).reversed() {
+            let path = self.directory + "/" + ProducerStateSnapshot.fileName(offset)
+            if offset > self.logEndOffset {
+                try FileSystem.remove(path)
+                continue
+            }
+            if let bytes = try FileSystem.readBytes(path), let state = ProducerStateSnapshot.decode(bytes) {
+                self.producerState = state
+                from = offset
+                break
+            }
+            self.logger.warning("ignoring the unreadable producer-state snapshot \(path)")
+            try FileSystem.remove(path)
+        }
+        for segment in self.segments where segment.nextOffset > from {
             try segment.forEachBatchHeader { base, last, producerId, epoch, sequence in
-                guard producerId >= 0 else { return }
+                guard producerId >= 0, base >= from else { return }
                 self.producerState.record(
                     producerId: producerId, epoch: epoch,
                     batch: .init(firstSequence: sequence, lastSequence: sequence &+ Int32(last - base), firstOffset: base, lastOffset: last))
             }
+        }
+    }
+
+    /// Writes the producer state as of the log end (at a roll and a clean close, as Kafka), and deletes snapshots
+    /// older than the first segment.
+    private func takeProducerSnapshot() throws {
+        try FileSystem.writeAtomically(
+            ProducerStateSnapshot.encode(self.producerState), to: self.directory + "/" + ProducerStateSnapshot.fileName(self.logEndOffset))
+        for offset in try ProducerStateSnapshot.offsets(in: self.directory) where offset < self.segments.first!.baseOffset {
+            try FileSystem.remove(self.directory + "/" + ProducerStateSnapshot.fileName(offset))
         }
     }
 
@@ -401,6 +429,7 @@ public final class PartitionLog {
     public func close() throws {
         try self.flush()
         try self.segments.last!.seal()
+        try self.takeProducerSnapshot()
     }
 
     /// Deletes the whole log directory (topic deletion).

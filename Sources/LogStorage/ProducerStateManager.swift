@@ -6,7 +6,8 @@
 /// epoch, or a producer not seen before, must start at sequence 0; within an epoch a batch must continue right
 /// after the last one, unless it repeats one of the last five (a duplicate). Sequences wrap at Int32.max.
 ///
-/// Rebuilt from the log's batch headers when the log opens (Kafka keeps `.snapshot` files to start from instead).
+/// Persisted in `.snapshot` files at each segment roll and clean close (`ProducerStateSnapshot`); a log opening
+/// loads the newest valid one and replays the batch headers after it.
 /// Not thread-safe: owned by its `PartitionLog`.
 struct ProducerStateManager {
     struct BatchMetadata: Hashable, Sendable {

@@ -31,6 +31,40 @@ import Testing
         #expect(reopened.logEndOffset == 6)
     }
 
+    @Test func producerStateSnapshotsSpareTheScanAndSurviveCorruption() throws {
+        let directory = scratchDirectory()
+        var config = LogConfig()
+        config.segmentBytes = 400  // a roll every few batches: each roll writes a snapshot
+        let log = try PartitionLog.open(directory: directory, config: config)
+        var firsts: [Int64] = []
+        for index in 0..<8 { firsts.append(try log.append(try self.idempotentBatch(sequence: Int32(index * 3)), leaderEpoch: 0).firstOffset) }
+        try log.close()
+        let snapshots = try ProducerStateSnapshot.offsets(in: directory)
+        #expect(snapshots.last == log.logEndOffset && snapshots.count >= 2)
+        // Snapshots older than the first segment are removed; a clean close leaves one at the log end.
+        #expect(snapshots.allSatisfy { $0 >= log.segmentBaseOffsets.first! })
+        let file = try #require(try FileSystem.readBytes(directory + "/" + ProducerStateSnapshot.fileName(log.logEndOffset)))
+        let state = try #require(ProducerStateSnapshot.decode(file))
+        #expect(state.producers[7]?.batches.count == 5 && state.producers[7]?.epoch == 0)
+
+        // Reopened from the snapshot alone, any of the last five batches is recognised.
+        let reopened = try PartitionLog.open(directory: directory, config: config, recoveryPoint: .max)
+        #expect(try reopened.append(try self.idempotentBatch(sequence: 9), leaderEpoch: 0).firstOffset == firsts[3])
+        #expect(reopened.logEndOffset == 24)
+        try reopened.close()
+
+        // A corrupt snapshot is ignored (and removed): the state comes from an older one plus the log.
+        var corrupt = file
+        corrupt.setInteger(UInt8(0xFF), at: corrupt.writerIndex - 1)
+        try FileSystem.writeAtomically(corrupt, to: directory + "/" + ProducerStateSnapshot.fileName(24))
+        // A snapshot beyond the log end (the log lost its tail) is removed too.
+        try FileSystem.writeAtomically(file, to: directory + "/" + ProducerStateSnapshot.fileName(1_000))
+        let recovered = try PartitionLog.open(directory: directory, config: config, recoveryPoint: .max)
+        #expect(try recovered.append(try self.idempotentBatch(sequence: 21), leaderEpoch: 0).firstOffset == firsts[7])
+        #expect(!(try ProducerStateSnapshot.offsets(in: directory)).contains(1_000))
+        #expect(throws: LogStorageError.self) { try recovered.append(try self.idempotentBatch(sequence: 30), leaderEpoch: 0) }
+    }
+
     @Test func sequenceGapsAndStaleEpochsAreRefused() throws {
         let log = try PartitionLog.open(directory: scratchDirectory())
         #expect(throws: LogStorageError.self) { try log.append(try self.idempotentBatch(sequence: 5), leaderEpoch: 0) }  // new producer must start at 0

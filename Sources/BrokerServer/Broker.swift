@@ -118,7 +118,10 @@ public enum Broker {
             }
             let signal = await self.waitForTerminationSignal()
             logger.notice("[KafkaServer id=\(brokerId)] shutting down on \(signal)")
-            server.stopAccepting()
+            // Long polls are answered now; requests being served finish and get their responses.
+            await replicas.notifier.wakeAllForShutdown()
+            let unfinished = await server.drain(timeout: .seconds(10))
+            logger.info("stopped serving requests\(unfinished > 0 ? " (\(unfinished) connections did not finish in time)" : "")")
             await registrar.deregister()
             group.cancelAll()
         }

@@ -2,15 +2,18 @@ import KafkaProtocol
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 
 /// The Kafka listener: accepts connections and serves each with one sequential request loop, so responses
 /// leave in request order even when clients pipeline (Kafka mutes a channel until its response is sent; the
 /// loop is the same guarantee). Frames above `socket.request.max.bytes` are refused before they are buffered;
-/// a malformed request closes that connection only, with a log line naming the peer.
+/// a malformed request closes that connection only, with a log line naming the peer. `drain` is the graceful
+/// end: stop accepting, let each connection finish the request it is serving, close the idle ones.
 final class KafkaServer: Sendable {
     private let router: RequestRouter
     private let maxFrameBytes: Int32
     private let logger: Logger
+    private let connections = ConnectionTracker()
     private let listener: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
 
     /// The bound address (the port is the real one when 0 was asked for).
@@ -53,18 +56,40 @@ final class KafkaServer: Sendable {
         self.listener.channel.close(promise: nil)
     }
 
+    /// Stops accepting, closes idle connections, lets busy ones send the response they are working on and then
+    /// closes them; returns when all are closed or after `timeout`.
+    /// - Returns: how many connections were still open at the timeout.
+    @discardableResult
+    func drain(timeout: Duration) async -> Int {
+        self.stopAccepting()
+        self.connections.drain()
+        let deadline = ContinuousClock.now + timeout
+        while self.connections.openCount > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return self.connections.openCount
+    }
+
     private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
         let peer = connection.channel.remoteAddress?.description ?? "unknown peer"
+        let channel = connection.channel
+        guard self.connections.opened(channel) else {
+            channel.close(promise: nil)
+            return
+        }
+        defer { self.connections.closed(channel) }
         do {
             try await connection.executeThenClose { inbound, outbound in
                 for try await frame in inbound {
+                    guard self.connections.begin(channel) else { return }  // draining: start nothing new
                     switch await self.router.route(frame, peer: peer) {
                     case .respond(let response): try await outbound.write(response)
-                    case .noResponse: continue
+                    case .noResponse: break
                     case .close(let reason):
                         self.logger.warning("closing connection from \(peer): \(reason)")
                         return
                     }
+                    guard self.connections.end(channel) else { return }  // draining: close after the response
                 }
             }
         } catch let error as ChannelError where error == .ioOnClosedChannel || error == .eof {
@@ -72,5 +97,57 @@ final class KafkaServer: Sendable {
         } catch {
             self.logger.warning("closed connection from \(peer): \(error)")
         }
+    }
+}
+
+/// The open connections and whether each is serving a request, so a draining server can close the idle ones at
+/// once and the busy ones after their response.
+private final class ConnectionTracker: Sendable {
+    private struct State {
+        var connections: [ObjectIdentifier: (channel: any Channel, busy: Bool)] = [:]
+        var draining = false
+    }
+
+    private let state = Mutex(State())
+
+    var openCount: Int { self.state.withLock { $0.connections.count } }
+
+    /// - Returns: false when draining (the connection should close at once).
+    func opened(_ channel: any Channel) -> Bool {
+        self.state.withLock { state in
+            guard !state.draining else { return false }
+            state.connections[ObjectIdentifier(channel)] = (channel, false)
+            return true
+        }
+    }
+
+    func closed(_ channel: any Channel) {
+        _ = self.state.withLock { $0.connections.removeValue(forKey: ObjectIdentifier(channel)) }
+    }
+
+    /// Marks a request started. - Returns: false when draining (do not start it).
+    func begin(_ channel: any Channel) -> Bool {
+        self.state.withLock { state in
+            guard !state.draining else { return false }
+            state.connections[ObjectIdentifier(channel)]?.busy = true
+            return true
+        }
+    }
+
+    /// Marks a request finished. - Returns: false when draining (close the connection now).
+    func end(_ channel: any Channel) -> Bool {
+        self.state.withLock { state in
+            state.connections[ObjectIdentifier(channel)]?.busy = false
+            return !state.draining
+        }
+    }
+
+    /// Starts draining: idle connections are closed now, busy ones when their request ends.
+    func drain() {
+        let idle = self.state.withLock { state in
+            state.draining = true
+            return state.connections.values.filter { !$0.busy }.map(\.channel)
+        }
+        for channel in idle { channel.close(promise: nil) }
     }
 }

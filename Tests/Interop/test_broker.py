@@ -75,6 +75,31 @@ def test_sigterm_deregisters_and_shuts_the_logs_down_cleanly(ferry_bin, zk_conne
     assert "broker.id=4" in (process.log_dir / "meta.properties").read_text()
 
 
+def test_sigterm_answers_a_waiting_fetch_before_closing(ferry_bin, zk_connect, tmp_path, zk_root):
+    process = BrokerProcess(ferry_bin, zk_connect, tmp_path).wait_serving()
+    create_topic(zk_root, process, "quiet", 1)
+    topic = b"quiet"
+    # Fetch v4 for an empty partition with a 30 s long poll: only the shutdown can end it early.
+    body = struct.pack(">iiiib", -1, 30_000, 1, 1 << 20, 0) + struct.pack(">ih", 1, len(topic)) + topic
+    body += struct.pack(">iiqi", 1, 0, 0, 1 << 20)
+    request = struct.pack(">hhih", 1, 4, 42, -1) + body
+    with socket.create_connection(("127.0.0.1", process.port), timeout=20) as sock:
+        sock.sendall(struct.pack(">i", len(request)) + request)
+        sock.settimeout(0.5)
+        with pytest.raises(socket.timeout):  # the fetch is parked, waiting for data
+            sock.recv(4)
+        sock.settimeout(20)
+        started = time.time()
+        process.process.send_signal(signal.SIGTERM)
+        size = struct.unpack(">i", sock.recv(4, socket.MSG_WAITALL))[0]
+        reply = sock.recv(size, socket.MSG_WAITALL)
+        assert struct.unpack(">i", reply[:4])[0] == 42 and len(reply) == size
+        assert sock.recv(1) == b""  # then the broker closes the connection
+    assert process.process.wait(timeout=20) == 0
+    assert time.time() - started < 10
+    assert "stopped serving requests" in process.output.read_text()
+
+
 def test_a_held_broker_id_and_a_bad_config_exit_1_with_one_line(ferry_bin, zk_connect, tmp_path, broker):
     second = BrokerProcess(ferry_bin, zk_connect, tmp_path, broker_id=1, chroot=broker.chroot)
     assert second.process.wait(timeout=20) == 1

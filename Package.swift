@@ -98,7 +98,9 @@ let package = Package(
             dependencies: ["LogStorage", "KafkaRecords", nioCore],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "BrokerServerTests", dependencies: ["BrokerServer", "LogStorage", "ZooKeeper"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "BrokerServerTests", dependencies: ["BrokerServer", "LogStorage", "ZooKeeper", "KafkaProtocol", "KafkaRecords", nioCore],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "CoordinationTests", dependencies: ["Coordination", "Controller", "KafkaModel", "ZooKeeper", "FerryTestKit"],
             swiftSettings: swiftSettings),

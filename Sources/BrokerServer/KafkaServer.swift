@@ -1,4 +1,5 @@
 import KafkaProtocol
+import LogStorage
 import Logging
 import NIOCore
 import NIOPosix
@@ -14,12 +15,12 @@ final class KafkaServer: Sendable {
     private let maxFrameBytes: Int32
     private let logger: Logger
     private let connections = ConnectionTracker()
-    private let listener: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+    private let listener: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, IOData>, Never>
 
     /// The bound address (the port is the real one when 0 was asked for).
     var localAddress: SocketAddress? { self.listener.channel.localAddress }
 
-    private init(router: RequestRouter, maxFrameBytes: Int32, logger: Logger, listener: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>) {
+    private init(router: RequestRouter, maxFrameBytes: Int32, logger: Logger, listener: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, IOData>, Never>) {
         self.router = router
         self.maxFrameBytes = maxFrameBytes
         self.logger = logger
@@ -34,7 +35,8 @@ final class KafkaServer: Sendable {
             .bind(host: host.isEmpty ? "0.0.0.0" : host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: maxFrameBytes)))
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    try channel.pipeline.syncOperations.addHandler(FileRegionCloser())
+                    return try NIOAsyncChannel<ByteBuffer, IOData>(wrappingChannelSynchronously: channel)
                 }
             }
         return KafkaServer(router: router, maxFrameBytes: maxFrameBytes, logger: logger, listener: listener)
@@ -70,7 +72,18 @@ final class KafkaServer: Sendable {
         return self.connections.openCount
     }
 
-    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+    /// A part as NIO writes it: bytes, or a file region on a descriptor of its own (closed once written).
+    private static func ioData(_ part: ResponsePart) throws -> IOData {
+        switch part {
+        case .bytes(let buffer):
+            return .byteBuffer(buffer)
+        case .file(let slice):
+            let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: try slice.file.duplicateDescriptor())
+            return .fileRegion(FileRegion(fileHandle: handle, readerIndex: Int(slice.position), endIndex: Int(slice.position) + slice.length))
+        }
+    }
+
+    private func serve(_ connection: NIOAsyncChannel<ByteBuffer, IOData>) async {
         let peer = connection.channel.remoteAddress?.description ?? "unknown peer"
         let channel = connection.channel
         guard self.connections.opened(channel) else {
@@ -83,7 +96,7 @@ final class KafkaServer: Sendable {
                 for try await frame in inbound {
                     guard self.connections.begin(channel) else { return }  // draining: start nothing new
                     switch await self.router.route(frame, peer: peer) {
-                    case .respond(let response): try await outbound.write(response)
+                    case .respond(let parts): try await outbound.write(contentsOf: try parts.map(Self.ioData))
                     case .noResponse: break
                     case .close(let reason):
                         self.logger.warning("closing connection from \(peer): \(reason)")
@@ -149,5 +162,25 @@ private final class ConnectionTracker: Sendable {
             return state.connections.values.filter { !$0.busy }.map(\.channel)
         }
         for channel in idle { channel.close(promise: nil) }
+    }
+}
+
+/// Closes the descriptor of each file region once NIO has sent it (or failed to): the region owns a duplicate, so
+/// a segment deleted meanwhile by retention stays readable until then.
+private final class FileRegionCloser: ChannelOutboundHandler, Sendable {
+    typealias OutboundIn = IOData
+    typealias OutboundOut = IOData
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        guard case .fileRegion(let region) = Self.unwrapOutboundIn(data) else {
+            context.write(data, promise: promise)
+            return
+        }
+        let written = context.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenComplete { result in
+            try? region.fileHandle.close()
+            promise?.completeWith(result)
+        }
+        context.write(data, promise: written)
     }
 }

@@ -44,7 +44,8 @@ struct ReplicaManager: Sendable {
     }
 
     struct ReadResult: Sendable {
-        var records: ByteBuffer?
+        /// The batches read, as regions of the segment files.
+        var slices: [LogReadSlice] = []
         var highWatermark: Int64
         var logStartOffset: Int64
         var error: ErrorCode = .none
@@ -56,16 +57,13 @@ struct ReplicaManager: Sendable {
             let onlyReplica = isr.allSatisfy { $0 == self.brokerId }
             return try await self.storage.withLog(partition, create: true) { log in
                 let highWatermark = onlyReplica ? log.logEndOffset : log.logStartOffset
-                var records = ByteBuffer()
-                for slice in try log.read(from: offset, maxBytes: maxBytes, maxOffset: highWatermark) {
-                    try slice.read(appendingTo: &records)
-                }
-                return ReadResult(records: records, highWatermark: highWatermark, logStartOffset: log.logStartOffset)
+                let slices = try log.read(from: offset, maxBytes: maxBytes, maxOffset: highWatermark)
+                return ReadResult(slices: slices, highWatermark: highWatermark, logStartOffset: log.logStartOffset)
             }!
         } catch let error as LogStorageError where error.code == .offsetOutOfRange {
-            return ReadResult(records: nil, highWatermark: -1, logStartOffset: -1, error: .offsetOutOfRange)
+            return ReadResult(highWatermark: -1, logStartOffset: -1, error: .offsetOutOfRange)
         } catch {
-            return ReadResult(records: nil, highWatermark: -1, logStartOffset: -1, error: .kafkaStorageError)
+            return ReadResult(highWatermark: -1, logStartOffset: -1, error: .kafkaStorageError)
         }
     }
 

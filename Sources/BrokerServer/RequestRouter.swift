@@ -1,5 +1,6 @@
 import KafkaModel
 import KafkaProtocol
+import LogStorage
 import Logging
 import NIOCore
 
@@ -22,9 +23,30 @@ protocol KafkaRequestHandler: Sendable {
     func handle(_ request: Request, context: RequestContext) async throws -> Request.Response?
 }
 
+/// A handler that writes its response as parts, some of them regions of log files sent with `sendfile` (Fetch).
+protocol KafkaPartsHandler: Sendable {
+    associatedtype Request: KafkaRequest
+    static var versions: ClosedRange<Int16> { get }
+    /// - Returns: the whole response frame (size prefix and header included) as parts.
+    func handle(_ request: Request, context: RequestContext) async throws -> [ResponsePart]
+}
+
+/// A piece of a response frame: bytes, or a region of a log file.
+enum ResponsePart: Sendable {
+    case bytes(ByteBuffer)
+    case file(LogReadSlice)
+
+    var count: Int {
+        switch self {
+        case .bytes(let buffer): buffer.readableBytes
+        case .file(let slice): slice.length
+        }
+    }
+}
+
 /// What to do with a connection after a request.
 enum RouteOutcome {
-    case respond(ByteBuffer)
+    case respond([ResponsePart])
     case noResponse
     /// Close the connection, as Kafka does for unknown APIs, unsupported versions and malformed requests.
     case close(String)
@@ -35,7 +57,7 @@ enum RouteOutcome {
 struct RequestRouter: Sendable {
     private struct Entry: Sendable {
         var versions: ClosedRange<Int16>
-        var run: @Sendable (KafkaRequestFrame, RequestContext) async throws -> ByteBuffer?
+        var run: @Sendable (KafkaRequestFrame, RequestContext) async throws -> [ResponsePart]?
     }
 
     private var entries: [ApiKey: Entry] = [:]
@@ -56,7 +78,13 @@ struct RequestRouter: Sendable {
             guard let response = try await handler.handle(request, context: context) else { return nil }
             var buffer = ByteBuffer()
             try KafkaFrameEncoder.encodeResponse(response, version: context.version, correlationId: context.correlationId, into: &buffer)
-            return buffer
+            return [.bytes(buffer)]
+        }
+    }
+
+    mutating func register<Handler: KafkaPartsHandler>(_ handler: Handler) {
+        self.entries[Handler.Request.apiKey] = Entry(versions: Handler.versions) { frame, context in
+            try await handler.handle(try frame.decodeBody(as: Handler.Request.self), context: context)
         }
     }
 
@@ -87,7 +115,7 @@ struct RequestRouter: Sendable {
             } catch {
                 return .close("cannot encode the ApiVersions error reply: \(error)")
             }
-            return .respond(buffer)
+            return .respond([.bytes(buffer)])
         }
         guard entry.versions.contains(frame.version) else {
             return .close("\(frame.apiKey) v\(frame.version) is not supported (\(entry.versions))")

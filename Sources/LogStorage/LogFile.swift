@@ -33,6 +33,13 @@ public final class LogFile: @unchecked Sendable {
         return Int64(info.st_size)
     }
 
+    /// A new descriptor of the file (for a `sendfile` that may outlive this object's use); the caller closes it.
+    public func duplicateDescriptor() throws -> CInt {
+        let duplicate = dup(self.descriptor)
+        guard duplicate >= 0 else { throw LogStorageError(.io, "dup failed", path: self.path, errno: errno) }
+        return duplicate
+    }
+
     /// When the file was last written, in epoch milliseconds.
     public func lastModifiedMs() throws -> Int64 {
         var info = stat()

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Broker benchmark (run by scripts/bench-broker.sh): Ferry and Tansu side by side, same client, same run.
 
-librdkafka (confluent-kafka) is the neutral client; one partition; 100-byte records. Printed per broker:
+librdkafka is the neutral client, driven by a native load generator (scripts/bench/rdkafka_load.c), since a
+Python client saturates its one core near 300k records/s; one partition; 100-byte records. Printed per broker:
 produce records/s with acks=1 and acks=all, consume records/s from the start of the log, end-to-end latency
 p50/p99 at a low rate, broker RSS (idle, after the run), time from process start to serving. Then the ratios.
 Everything runs on 127.0.0.1; both brokers are stopped at the end.
@@ -11,13 +12,12 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 
-from confluent_kafka import Consumer, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 RECORD = b"x" * 100
+LOAD = os.environ.get("RDKAFKA_LOAD", "rdkafka_load")
 
 
 def wait_port(port, deadline):
@@ -63,75 +63,25 @@ def create_topic(bootstrap, name):
     sys.exit(f"bench-broker: topic {name} got no leader on {bootstrap}")
 
 
+def load(*args):
+    """Runs the native librdkafka load generator (scripts/bench/rdkafka_load.c) and returns its numbers."""
+    result = subprocess.run([LOAD, *map(str, args)], capture_output=True, text=True, timeout=600)
+    if result.returncode != 0:
+        sys.exit(f"bench-broker: rdkafka_load {' '.join(map(str, args))} failed: {result.stderr.strip()}")
+    return [float(field) for field in result.stdout.split()]
+
+
 def produce(bootstrap, topic, count, acks):
-    producer = Producer({
-        "bootstrap.servers": bootstrap, "acks": acks, "linger.ms": 5, "batch.size": 1_000_000,
-        "queue.buffering.max.messages": 2_000_000, "queue.buffering.max.kbytes": 2_000_000, "enable.idempotence": False,
-    })
-    failures = []
-    began = time.time()
-    for _ in range(count):
-        while True:
-            try:
-                producer.produce(topic, RECORD, partition=0, on_delivery=lambda err, msg: err and failures.append(err))
-                break
-            except BufferError:
-                producer.poll(0.01)
-    remaining = producer.flush(120)
-    elapsed = time.time() - began
-    if remaining or failures:
-        sys.exit(f"bench-broker: {remaining} undelivered, {len(failures)} failed on {bootstrap}: {failures[:3]}")
-    return count / elapsed
+    return load("produce", bootstrap, topic, count, len(RECORD), acks)[0]
 
 
 def consume(bootstrap, topic, count):
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench", "enable.auto.commit": False,
-                         "fetch.max.bytes": 52_428_800, "max.partition.fetch.bytes": 10_485_760})
-    consumer.assign([TopicPartition(topic, 0, 0)])
-    received = 0
-    began = time.time()
-    deadline = began + 120
-    while received < count and time.time() < deadline:
-        for message in consumer.consume(num_messages=10_000, timeout=1):
-            if message.error() is None:
-                received += 1
-    elapsed = time.time() - began
-    consumer.close()
-    if received < count:
-        sys.exit(f"bench-broker: consumed {received} of {count} from {bootstrap}")
-    return count / elapsed
+    return load("consume", bootstrap, topic, count)[0]
 
 
 def latency(bootstrap, topic, count):
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "bench-latency", "enable.auto.commit": False,
-                         "fetch.wait.max.ms": 100, "fetch.min.bytes": 1})
-    end = consumer.get_watermark_offsets(TopicPartition(topic, 0), timeout=10)[1]
-    consumer.assign([TopicPartition(topic, 0, end)])
-    samples = []
-    done = threading.Event()
-
-    def receive():
-        while len(samples) < count and not done.is_set():
-            message = consumer.poll(0.5)
-            if message is not None and message.error() is None:
-                samples.append(time.perf_counter() - float(message.value().decode()))
-
-    thread = threading.Thread(target=receive)
-    thread.start()
-    time.sleep(1.0)  # let the consumer's first fetch reach the log end before measuring
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": 1, "linger.ms": 0, "enable.idempotence": False})
-    for _ in range(count):
-        producer.produce(topic, str(time.perf_counter()).encode(), partition=0)
-        producer.poll(0)
-        time.sleep(0.002)
-    producer.flush(30)
-    thread.join(30)
-    done.set()
-    consumer.close()
-    samples.sort()
-    if len(samples) < count // 2:
-        return float("nan"), float("nan")
-    return samples[len(samples) // 2] * 1000, samples[int(len(samples) * 0.99) - 1] * 1000
+    p50, p99 = load("latency", bootstrap, topic, count)
+    return p50, p99
 
 
 def bench(name, command, port, log, records):
@@ -145,7 +95,7 @@ def bench(name, command, port, log, records):
         acks1 = produce(bootstrap, "bench-acks1", records, 1)
         acks_all = produce(bootstrap, "bench-acksall", records // 2, "all")
         consumed = consume(bootstrap, "bench-acks1", records)
-        p50, p99 = latency(bootstrap, "bench-latency", 500)
+        p50, p99 = latency(bootstrap, "bench-latency", 2000)
         after = rss_mb(process.pid)
     finally:
         process.terminate()
@@ -162,6 +112,9 @@ def bench(name, command, port, log, records):
     return result
 
 
+LOAD_VERSION = __import__("confluent_kafka").libversion()[0]  # the generator links confluent-kafka's librdkafka
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--ferry", required=True)
@@ -175,7 +128,7 @@ def main():
     with open(properties, "w") as handle:
         handle.write(f"broker.id=1\nlisteners=PLAINTEXT://127.0.0.1:29092\nlog.dirs={args.dir}/ferry-logs\n"
                      f"zookeeper.connect={args.zk}/ferry-bench-{int(time.time())}\n")
-    print(f"bench-broker: {args.records:,} records of {len(RECORD)} bytes, 1 partition, librdkafka via confluent-kafka")
+    print(f"bench-broker: {args.records:,} records of {len(RECORD)} bytes, 1 partition, librdkafka {LOAD_VERSION}")
     ferry = bench("Ferry", [args.ferry, "server", properties], 29092, os.path.join(args.dir, "ferry.out"), args.records)
     if not args.tansu:
         print("\n(no Tansu: ratios not measured)")

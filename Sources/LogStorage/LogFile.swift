@@ -62,6 +62,46 @@ public final class LogFile: @unchecked Sendable {
         }
     }
 
+    /// Writes the readable bytes of `buffers`, one after the other, at `offset` (one `pwritev` when it can).
+    public func write(_ buffers: [ByteBuffer], at offset: Int64) throws {
+        var remaining = buffers.filter { $0.readableBytes > 0 }
+        var position = offset
+        while !remaining.isEmpty {
+            let written = try Self.withIOVectors(remaining) { vectors in
+                pwritev(self.descriptor, vectors.baseAddress, Int32(vectors.count), off_t(position))
+            }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw LogStorageError(.io, "write failed", path: self.path, errno: errno)
+            }
+            position += Int64(written)
+            var consumed = written
+            while consumed > 0, !remaining.isEmpty {
+                let first = remaining[0].readableBytes
+                if consumed >= first {
+                    remaining.removeFirst()
+                    consumed -= first
+                } else {
+                    remaining[0].moveReaderIndex(forwardBy: consumed)
+                    consumed = 0
+                }
+            }
+        }
+    }
+
+    private static func withIOVectors(_ buffers: [ByteBuffer], _ body: (UnsafeBufferPointer<iovec>) -> Int) throws -> Int {
+        func nest(_ index: Int, _ vectors: inout [iovec]) -> Int {
+            guard index < buffers.count else { return vectors.withUnsafeBufferPointer(body) }
+            return buffers[index].withUnsafeReadableBytes { bytes in
+                vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress), iov_len: bytes.count))
+                return nest(index + 1, &vectors)
+            }
+        }
+        var vectors: [iovec] = []
+        vectors.reserveCapacity(buffers.count)
+        return nest(0, &vectors)
+    }
+
     /// Reads up to `length` bytes at `offset`; fewer at the end of the file.
     public func read(at offset: Int64, length: Int) throws -> ByteBuffer {
         var buffer = ByteBuffer()

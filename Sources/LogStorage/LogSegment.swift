@@ -55,12 +55,20 @@ final class LogSegment {
 
     var isEmpty: Bool { self.size == 0 }
 
-    /// Appends a batch whose offsets are already assigned, at the end of the file.
-    func append(_ batch: RecordBatch) throws {
+    /// Appends a batch at the end of the file with `baseOffset` and `leaderEpoch` in its header (the batch's own
+    /// fields are replaced on the way, in one `pwritev`, without copying the batch).
+    func append(_ batch: RecordBatch, baseOffset: Int64, leaderEpoch: Int32) throws {
         let position = self.size
-        try self.log.write(batch.buffer, at: position)
+        var header = ByteBuffer()
+        header.writeInteger(baseOffset, endianness: .big)
+        header.writeInteger(batch.batchLength, endianness: .big)
+        header.writeInteger(leaderEpoch, endianness: .big)
+        let rest = batch.buffer.getSlice(at: batch.buffer.readerIndex + header.readableBytes, length: batch.sizeInBytes - header.readableBytes)!
+        try self.log.write([header, rest], at: position)
         if self.firstBatchTimestamp < 0 { self.firstBatchTimestamp = batch.maxTimestamp }
-        self.noteBatch(batch.baseOffset, lastOffset: batch.lastOffset, maxTimestamp: batch.maxTimestamp, position: position, size: batch.sizeInBytes)
+        self.noteBatch(
+            baseOffset, lastOffset: baseOffset + Int64(batch.lastOffsetDelta), maxTimestamp: batch.maxTimestamp, position: position,
+            size: batch.sizeInBytes)
     }
 
     /// Updates sizes, offsets and indexes for a batch now in the file. As in Kafka, an offset-index entry is due

@@ -177,16 +177,19 @@ public final class PartitionLog {
                 throw LogStorageError(.invalidProducerEpoch, "producer \(batch.producerId): epoch \(found) is older than \(current)", path: self.directory)
             }
         }
+        // The offsets and leader epoch lie outside the CRC and are written over the batch's own on the way to the
+        // file: changing them in the batch would copy it, as its bytes are shared with the request.
         var batch = batch
-        batch.baseOffset = self.logEndOffset
-        batch.partitionLeaderEpoch = leaderEpoch
         var appendTime: Int64 = -1
         if self.config.useLogAppendTime {
             appendTime = self.clock()
             batch.setLogAppendTime(appendTime)
         }
-        try self.write(batch)
-        return LogAppendInfo(firstOffset: batch.baseOffset, lastOffset: batch.lastOffset, logAppendTime: appendTime, recordCount: Int(batch.recordsCount))
+        let baseOffset = self.logEndOffset
+        try self.write(batch, baseOffset: baseOffset, leaderEpoch: leaderEpoch)
+        return LogAppendInfo(
+            firstOffset: baseOffset, lastOffset: baseOffset + Int64(batch.lastOffsetDelta), logAppendTime: appendTime,
+            recordCount: Int(batch.recordsCount))
     }
 
     /// Appends a batch as a follower: offsets and leader epoch are the leader's and must continue the log.
@@ -196,24 +199,26 @@ public final class PartitionLog {
         guard batch.baseOffset >= self.logEndOffset else {
             throw LogStorageError(.invalidBatch, "batch at \(batch.baseOffset) is before the log end \(self.logEndOffset)", path: self.directory)
         }
-        try self.write(batch)
+        try self.write(batch, baseOffset: batch.baseOffset, leaderEpoch: batch.partitionLeaderEpoch)
         return LogAppendInfo(firstOffset: batch.baseOffset, lastOffset: batch.lastOffset, logAppendTime: -1, recordCount: Int(batch.recordsCount))
     }
 
-    private func write(_ batch: RecordBatch) throws {
+    /// Writes `batch` at the log end as `baseOffset` with `leaderEpoch`.
+    private func write(_ batch: RecordBatch, baseOffset: Int64, leaderEpoch: Int32) throws {
         let now = self.clock()
+        let lastOffset = baseOffset + Int64(batch.lastOffsetDelta)
         if self.segments.last!.shouldRoll(adding: batch.sizeInBytes, batchTimestamp: batch.maxTimestamp, now: now) {
-            try self.roll(at: batch.baseOffset)
+            try self.roll(at: baseOffset)
         }
-        try self.segments.last!.append(batch)
+        try self.segments.last!.append(batch, baseOffset: baseOffset, leaderEpoch: leaderEpoch)
         if batch.producerId >= 0 {
             self.producerState.record(
                 producerId: batch.producerId, epoch: batch.producerEpoch,
                 batch: .init(firstSequence: batch.baseSequence, lastSequence: batch.baseSequence &+ batch.lastOffsetDelta,
-                             firstOffset: batch.baseOffset, lastOffset: batch.lastOffset))
+                             firstOffset: baseOffset, lastOffset: lastOffset))
         }
-        if batch.partitionLeaderEpoch >= 0 {
-            try self.leaderEpochs.assign(epoch: batch.partitionLeaderEpoch, startOffset: batch.baseOffset)
+        if leaderEpoch >= 0 {
+            try self.leaderEpochs.assign(epoch: leaderEpoch, startOffset: baseOffset)
         }
         self.unflushedRecords += Int64(batch.recordsCount)
         if self.unflushedRecords >= self.config.flushMessages || now - self.lastFlushTime >= self.config.flushMs {

@@ -17,10 +17,11 @@ import Testing
 
     @Test func hardwareAndSoftwarePathsAgreeAtEveryLengthAndAlignment() {
         var generator = SystemRandomNumberGenerator()
-        let data = (0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        // Long enough for the three-stream paths (3 x 8192 and 3 x 256 bytes) and their remainders.
+        let data = (0..<60_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
         data.withUnsafeBytes { bytes in
             for start in 0..<9 {
-                for length in [0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 1000, 4000] where start + length <= bytes.count {
+                for length in [0, 1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 767, 768, 769, 1000, 4000, 24_575, 24_576, 24_577, 25_400, 59_000] where start + length <= bytes.count {
                     let slice = UnsafeRawBufferPointer(rebasing: bytes[start..<(start + length)])
                     #expect(ferry_crc32c(0, slice.baseAddress, length) == ferry_crc32c_software(0, slice.baseAddress, length))
                 }

@@ -34,7 +34,15 @@ public actor BrokerRegistrar {
 
     /// Creates Kafka's persistent top-level paths that are missing.
     public static func ensurePersistentPaths(_ client: ZooKeeperClient) async throws {
-        for path in ZNodes.persistentPaths { try await client.createRecursively(path) }
+        // Reads are answered by the connected server and pipelined; creates go through the quorum one by one. On
+        // every start after the first, the reads find everything and nothing is written (start-up time).
+        let missing = try await withThrowingTaskGroup(of: String?.self) { group in
+            for path in ZNodes.persistentPaths {
+                group.addTask { try await client.exists(path) == nil ? path : nil }
+            }
+            return try await group.reduce(into: [String]()) { if let path = $1 { $0.append(path) } }
+        }
+        for path in ZNodes.persistentPaths where missing.contains(path) { try await client.createRecursively(path) }
     }
 
     /// The cluster id in `/cluster/id`, created (as a random Kafka UUID) by the first broker to get there.

@@ -84,7 +84,22 @@ def latency(bootstrap, topic, count):
     return p50, p99
 
 
+def process_cpu_seconds(pid):
+    """User + system CPU time of a process so far."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ticks():
+    """(steal, total) jiffies from /proc/stat: a virtual machine's stolen CPU explains noisy figures."""
+    with open("/proc/stat") as handle:
+        fields = [int(field) for field in handle.readline().split()[1:]]
+    return fields[7], sum(fields)
+
+
 def bench(name, command, port, log, records):
+    steal_before, total_before = cpu_ticks()
     process, started = start(command, port, log)
     bootstrap = f"127.0.0.1:{port}"
     try:
@@ -92,9 +107,14 @@ def bench(name, command, port, log, records):
         create_topic(bootstrap, "bench-acks1")
         create_topic(bootstrap, "bench-acksall")
         create_topic(bootstrap, "bench-latency")
+        # The client shares the two cores with the broker, so the broker's own CPU per record is printed too.
+        cpu = process_cpu_seconds(process.pid)
         acks1 = produce(bootstrap, "bench-acks1", records, 1)
+        produce_cpu = (process_cpu_seconds(process.pid) - cpu) / records * 1e6
         acks_all = produce(bootstrap, "bench-acksall", records // 2, "all")
+        cpu = process_cpu_seconds(process.pid)
         consumed = consume(bootstrap, "bench-acks1", records)
+        consume_cpu = (process_cpu_seconds(process.pid) - cpu) / records * 1e6
         p50, p99 = latency(bootstrap, "bench-latency", 2000)
         after = rss_mb(process.pid)
     finally:
@@ -104,11 +124,16 @@ def bench(name, command, port, log, records):
         except subprocess.TimeoutExpired:
             process.kill()
     result = {"produce acks=1 (records/s)": acks1, "produce acks=all (records/s)": acks_all,
-              "consume (records/s)": consumed, "e2e p50 (ms)": p50, "e2e p99 (ms)": p99,
+              "consume (records/s)": consumed,
+              "broker CPU, produce (s per 1M rec)": produce_cpu, "broker CPU, consume (s per 1M rec)": consume_cpu,
+              "e2e p50 (ms)": p50, "e2e p99 (ms)": p99,
               "RSS idle (MB)": idle, "RSS after run (MB)": after, "start to serving (ms)": started * 1000}
+    steal_after, total_after = cpu_ticks()
+    steal = 100 * (steal_after - steal_before) / max(1, total_after - total_before)
     print(f"\n{name}")
     for key, value in result.items():
-        print(f"  {key:32} {value:14,.1f}")
+        print(f"  {key:36} {value:14,.2f}")
+    print(f"  (CPU stolen by the hypervisor during this run: {steal:.1f}%)")
     return result
 
 
@@ -139,7 +164,7 @@ def main():
     print("\nFerry / Tansu")
     for key in ferry:
         if tansu[key]:
-            print(f"  {key:32} {ferry[key] / tansu[key]:14.2f}")
+            print(f"  {key:36} {ferry[key] / tansu[key]:14.2f}")
 
 
 if __name__ == "__main__":

@@ -121,6 +121,18 @@ def broker(ferry_bin, zk_connect, tmp_path):
 
 
 @pytest.fixture
+def cluster(ferry_bin, zk_connect, tmp_path):
+    """Three brokers (ids 1-3) of one cluster: the same ZooKeeper chroot, their own ports and log directories."""
+    chroot = f"/ferry-cluster-{uuid.uuid4().hex[:8]}"
+    brokers = [BrokerProcess(ferry_bin, zk_connect, tmp_path, broker_id=i, chroot=chroot) for i in (1, 2, 3)]
+    for process in brokers:
+        process.wait_serving()
+    yield brokers
+    for process in brokers:
+        process.stop()
+
+
+@pytest.fixture
 def zk_root(zk_connect):
     client = KazooClient(hosts=zk_connect, timeout=15)
     client.start(timeout=15)

@@ -65,3 +65,49 @@ def test_seed_producer_and_simple_consumers(broker, zk_root):
         received += sum(len(batch) for batch in consumer.poll(timeout_ms=500).values())
     consumer.close()
     assert paused_records == 0 and received == 10
+
+
+def test_seed_000_producer_and_consumer_against_a_three_broker_cluster(cluster, zk_root):
+    """seeds/000: sync sends with .get() metadata, async sends, and a consumer given two bootstrap servers, against
+    three brokers each leading some partitions of a 6-partition topic (RF 1)."""
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+    servers = [f"127.0.0.1:{b.port}" for b in cluster]
+    admin = KafkaAdminClient(bootstrap_servers=servers, request_timeout_ms=15000)
+    admin.create_topics([NewTopic("test01", 6, 1)], timeout_ms=15000)
+    admin.close()
+    leaders = {}
+    for p in range(6):
+        import json
+        leaders[p] = json.loads(zk_root.get(f"{cluster[0].chroot}/brokers/topics/test01/partitions/{p}/state")[0])["leader"]
+    assert set(leaders.values()) == {1, 2, 3}  # Kafka's placement spreads the partitions over the brokers
+
+    # The seed's producer, as written (two bootstrap servers; sync send then async send).
+    producer = KafkaProducer(bootstrap_servers=servers[:2])
+    seen = []
+    for i in range(10):
+        metadata = producer.send('test01', value=f'hello_java_{i}'.encode('UTF-8')).get(timeout=20)
+        seen.append((metadata.topic, metadata.partition, metadata.offset))
+    for i in range(10):
+        producer.send('test01', value=f'hello_hive_{i}'.encode('UTF-8'))
+    producer.close()
+    assert all(topic == "test01" and 0 <= partition < 6 and offset >= 0 for topic, partition, offset in seen)
+    # Offsets are per partition, from 0, in order.
+    by_partition = {}
+    for _, partition, offset in seen:
+        by_partition.setdefault(partition, []).append(offset)
+    assert all(offsets == list(range(len(offsets))) for offsets in by_partition.values())
+
+    # The seed's consumer (from the earliest, so the test need not race the producer).
+    consumer = KafkaConsumer('test01', bootstrap_servers=servers[:2], auto_offset_reset='earliest', consumer_timeout_ms=5000)
+    values = sorted(msg.value.decode('UTF-8') for msg in consumer)
+    consumer.close()
+    assert values == sorted([f"hello_java_{i}" for i in range(10)] + [f"hello_hive_{i}" for i in range(10)])
+
+    # seeds/003 calls on the multi-partition topic.
+    consumer = KafkaConsumer(bootstrap_servers=servers[2:], consumer_timeout_ms=3000)
+    assert consumer.partitions_for_topic("test01") == set(range(6))
+    partitions = [TopicPartition("test01", p) for p in range(6)]
+    assert consumer.beginning_offsets(partitions) == {tp: 0 for tp in partitions}
+    assert sum(consumer.end_offsets(partitions).values()) == 20
+    consumer.close()

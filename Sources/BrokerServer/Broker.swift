@@ -50,7 +50,9 @@ public enum Broker {
         let metadata = MetadataCache(client: zookeeper)
 
         let replicas = ReplicaManager(brokerId: brokerId, metadata: metadata, storage: storage, notifier: AppendNotifier())
-        let controller = Controller(brokerId: brokerId, client: zookeeper, deleteTopicEnable: config.deleteTopicEnable)
+        let controller = Controller(
+            brokerId: brokerId, client: zookeeper, deleteTopicEnable: config.deleteTopicEnable,
+            uncleanLeaderElectionEnable: config.uncleanLeaderElectionEnable)
         let topicAdmin = TopicAdmin(client: zookeeper)
         var router = RequestRouter()
         router.register(MetadataHandler(cache: metadata, clusterId: clusterId, topicAdmin: topicAdmin, config: config))

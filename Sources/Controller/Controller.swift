@@ -17,12 +17,16 @@ public actor Controller {
     public private(set) var term: ControllerElection.Term?
     /// `delete.topic.enable`: when false, deletion marks are removed and topics kept.
     private let deleteTopicEnable: Bool
+    /// `unclean.leader.election.enable`, the broker default (topics may override it).
+    private let uncleanLeaderElectionEnable: Bool
     /// Topics whose deletion waits for an offline broker (logged once).
     private var pausedDeletions: Set<String> = []
 
     public init(
-        brokerId: Int32, client: ZooKeeperClient, deleteTopicEnable: Bool = true, logger: Logger = Logger(label: "ferry.controller")
+        brokerId: Int32, client: ZooKeeperClient, deleteTopicEnable: Bool = true, uncleanLeaderElectionEnable: Bool = false,
+        logger: Logger = Logger(label: "ferry.controller")
     ) {
+        self.uncleanLeaderElectionEnable = uncleanLeaderElectionEnable
         self.election = ControllerElection(brokerId: brokerId, client: client)
         self.client = client
         self.deleteTopicEnable = deleteTopicEnable
@@ -107,6 +111,7 @@ public actor Controller {
                     topicFollowers[added] = follow(self.client.follow(node: ZNodes.topic(added)))
                 }
                 try await self.createMissingPartitionStates(term, topics: topics.sorted(), live: live)
+                try await self.electLeaders(term, topics: topics.sorted(), live: live)
             } catch let error as ZooKeeperError where error.code == .badVersion {
                 self.logger.warning("a newer controller has taken over (write fenced by /controller_epoch)")
                 return
@@ -155,6 +160,55 @@ public actor Controller {
         var paths: [String] = []
         for child in try await self.client.children(path) { paths += try await self.subtree(path + "/" + child) }
         return paths + [path]
+    }
+
+    /// Applies `LeaderElection.onBrokerChange` to every partition with a state: new leaders for partitions whose
+    /// leader died (or that were offline), dead replicas out of the ISRs. Each write is a compare-and-set on the
+    /// state znode's version, fenced by the controller epoch; a lost race is re-examined at the next change.
+    func electLeaders(_ term: ControllerElection.Term, topics: [String], live: Set<Int32>) async throws {
+        for topic in topics {
+            guard let node = try await self.client.getIfExists(ZNodes.topic(topic)),
+                  let assignment = try? TopicAssignment.decode(node.data, topic: topic)
+            else { continue }
+            var uncleanAllowed: Bool?
+            for (partition, replicas) in assignment.partitions.sorted(by: { $0.key < $1.key }) {
+                let path = ZNodes.partitionState(topic, partition)
+                guard let stateNode = try await self.client.getIfExists(path),
+                      let state = try? PartitionStateZNode.decode(stateNode.data, topic: topic, partition: partition)
+                else { continue }
+                if uncleanAllowed == nil { uncleanAllowed = try await self.uncleanLeaderElectionEnabled(topic) }
+                guard let decision = LeaderElection.onBrokerChange(
+                    assignment: replicas, state: state, live: live, uncleanAllowed: uncleanAllowed!, controllerEpoch: term.epoch)
+                else { continue }
+                do {
+                    _ = try await self.client.multi([
+                        .check(path: ZNodes.controllerEpoch, version: term.epochZNodeVersion),
+                        .setData(path: path, data: decision.state.zNodeData(), version: stateNode.stat.version),
+                    ])
+                } catch let error as ZooKeeperError where error.code == .badVersion {
+                    // Either the epoch (a successor took over: rethrown by the next write) or the state changed meanwhile.
+                    if try await self.client.exists(ZNodes.controllerEpoch)?.version != term.epochZNodeVersion { throw error }
+                    continue
+                }
+                let next = decision.state
+                if decision.unclean {
+                    self.logger.warning(
+                        "partition \(topic)-\(partition): unclean leader election of \(next.leader) (ISR \(state.isr) all offline); records not replicated to it are lost")
+                } else if next.leader == -1 {
+                    self.logger.warning("partition \(topic)-\(partition) is offline: no live replica in ISR \(state.isr)")
+                } else {
+                    self.logger.info("partition \(topic)-\(partition): leader \(next.leader), isr \(next.isr), leader epoch \(next.leaderEpoch)")
+                }
+            }
+        }
+    }
+
+    /// `unclean.leader.election.enable` of a topic: its override in `/config/topics/<t>`, else the broker's.
+    private func uncleanLeaderElectionEnabled(_ topic: String) async throws -> Bool {
+        guard let node = try await self.client.getIfExists(ZNodes.topicConfig(topic)), !node.data.isEmpty,
+              let value = (try? EntityConfigZNode.decode(node.data, path: ZNodes.topicConfig(topic)))?.config["unclean.leader.election.enable"]
+        else { return self.uncleanLeaderElectionEnable }
+        return value.lowercased() == "true"
     }
 
     /// Writes the state znode of every assigned partition that has none and a live replica.

@@ -160,6 +160,35 @@ struct ControllerTests {
         }
     }
 
+    @Test func whenALeaderDiesTheControllerElectsTheNextISRMemberAndFencesItsWrite() async throws {
+        try await EnsembleAccess.shared.shared {
+            let (root, base) = try await self.cluster()
+            let client = try await TestEnsemble.client(chroot: base)
+            let brokerTwo = try await TestEnsemble.client(chroot: base)
+            try await self.registerBroker(1, on: client)
+            try await self.registerBroker(2, on: brokerTwo)
+            let controller = Controller(brokerId: 1, client: client)
+            let run = Task { await controller.run() }
+            try await client.create(ZNodes.topic("failover"), data: TopicAssignment(partitions: [0: [2, 1], 1: [1, 2]]).zNodeData())
+            try await eventually("both partitions get states") {
+                (try? await client.exists(ZNodes.partitionState("failover", 1))) != nil
+            }
+            await brokerTwo.close()  // broker 2's session ends: its registration goes
+            try await eventually("partition 0 moves to broker 1 and broker 2 leaves both ISRs") {
+                guard let zero = try? await client.get(ZNodes.partitionState("failover", 0)),
+                      let one = try? await client.get(ZNodes.partitionState("failover", 1)),
+                      let p0 = try? PartitionStateZNode.decode(zero.data, topic: "failover", partition: 0),
+                      let p1 = try? PartitionStateZNode.decode(one.data, topic: "failover", partition: 1)
+                else { return false }
+                return p0.leader == 1 && p0.isr == [1] && p0.leaderEpoch == 1 && p1.leader == 1 && p1.isr == [1]
+            }
+            run.cancel()
+            await client.close()
+            try await root.deleteRecursively(base)
+            await root.close()
+        }
+    }
+
     @Test func aDeposedControllersWritesAreFenced() async throws {
         try await EnsembleAccess.shared.shared {
             let (root, base) = try await self.cluster()

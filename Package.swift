@@ -55,7 +55,7 @@ let package = Package(
         .target(
             name: "BrokerServer",
             dependencies: [
-                "KafkaModel", "KafkaProtocol", "KafkaRecords", "LogStorage", "Coordination", "Controller", "ZooKeeper",
+                "KafkaModel", "KafkaProtocol", "KafkaRecords", "LogStorage", "Coordination", "Controller", "ZooKeeper", "KafkaClient",
                 nioCore, nioPosix, logging,
             ],
             swiftSettings: swiftSettings

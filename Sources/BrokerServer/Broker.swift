@@ -2,7 +2,9 @@ import Controller
 import Coordination
 import Dispatch
 import Foundation
+import KafkaClient
 import KafkaModel
+import KafkaProtocol
 import Logging
 import LogStorage
 import NIOCore
@@ -49,7 +51,11 @@ public enum Broker {
         let storage = LogService(manager: logs, maintenanceInterval: .milliseconds(config.logRetentionCheckIntervalMs))
         let metadata = MetadataCache(client: zookeeper)
 
-        let replicas = ReplicaManager(brokerId: brokerId, metadata: metadata, storage: storage, notifier: AppendNotifier())
+        let replication = ReplicationState(brokerId: brokerId, checkpointedHighWatermarks: (try? await storage.savedHighWatermarks()) ?? [:])
+        let replicas = ReplicaManager(
+            brokerId: brokerId, metadata: metadata, storage: storage, notifier: AppendNotifier(), replication: replication,
+            stateWriter: PartitionStateWriter(client: zookeeper))
+        let fetchers = ReplicaFetchers(brokerId: brokerId, metadata: metadata, storage: storage, replication: replication)
         let controller = Controller(
             brokerId: brokerId, client: zookeeper, deleteTopicEnable: config.deleteTopicEnable,
             uncleanLeaderElectionEnable: config.uncleanLeaderElectionEnable)
@@ -64,6 +70,7 @@ public enum Broker {
         router.register(DescribeClusterHandler(cache: metadata, clusterId: clusterId))
         router.register(DeleteTopicsHandler(controller: controller, cache: metadata, admin: topicAdmin, deleteTopicEnable: config.deleteTopicEnable))
         router.register(CreatePartitionsHandler(controller: controller, cache: metadata, admin: topicAdmin))
+        router.register(ControlledShutdownHandler(controller: controller))
         let configs = ConfigManager(brokerId: brokerId, config: config, cache: metadata, admin: topicAdmin)
         router.register(DescribeConfigsHandler(configs: configs))
         router.register(AlterConfigsHandler(configs: configs))
@@ -102,10 +109,29 @@ public enum Broker {
             group.addTask { try? await server.run() }
             group.addTask { await storage.run() }
             group.addTask { await controller.run() }
+            group.addTask { await fetchers.run() }
+            group.addTask { [logger] in
+                // Every half replica.lag.time.max.ms: lagging followers leave the ISRs this broker leads; every
+                // 5 s (replica.high.watermark.checkpoint.interval.ms) the high watermarks are checkpointed.
+                var lastCheckpoint = ContinuousClock.now
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(max(config.replicaLagTimeMaxMs / 2, 100)))
+                    await replicas.shrinkIsrs(lagMs: config.replicaLagTimeMaxMs)
+                    if ContinuousClock.now - lastCheckpoint >= .seconds(5) {
+                        lastCheckpoint = .now
+                        do {
+                            try await storage.checkpointHighWatermarks(await replication.allHighWatermarks())
+                        } catch {
+                            logger.warning("could not checkpoint high watermarks: \(error)")
+                        }
+                    }
+                }
+            }
             group.addTask { [logger] in
                 for await event in metadata.topicEvents {
                     switch event {
                     case .deleted(let topic):
+                        await replication.forget(topic: topic)
                         // Replicas of deleted topics go with them (Kafka's StopReplica with delete=true).
                         do {
                             let deleted = try await storage.deleteLogs(topic: topic)
@@ -120,19 +146,59 @@ public enum Broker {
             }
             let signal = await self.waitForTerminationSignal()
             logger.notice("[KafkaServer id=\(brokerId)] shutting down on \(signal)")
+            if config.controlledShutdownEnable {
+                await self.controlledShutdown(brokerId: brokerId, config: config, metadata: metadata, controller: controller, logger: logger)
+            }
             // Long polls are answered now; requests being served finish and get their responses.
             await replicas.notifier.wakeAllForShutdown()
+            await replication.wakeAll()
             let unfinished = await server.drain(timeout: .seconds(10))
             logger.info("stopped serving requests\(unfinished > 0 ? " (\(unfinished) connections did not finish in time)" : "")")
             await registrar.deregister()
             group.cancelAll()
         }
         do {
+            try await storage.checkpointHighWatermarks(await replication.allHighWatermarks())
             try await storage.shutdown()
         } catch {
             logger.error("clean shutdown of the logs failed: \(error); they will be recovered at the next start")
         }
         logger.notice("[KafkaServer id=\(brokerId)] shut down completed")
+    }
+
+    /// Asks the controller to move this broker's leaderships away (Kafka's controlled shutdown), retrying while
+    /// partitions remain, up to `controlled.shutdown.max.retries`; then the broker stops anyway.
+    private static func controlledShutdown(
+        brokerId: Int32, config: BrokerConfig, metadata: MetadataCache, controller: Controller, logger: Logger
+    ) async {
+        for attempt in 0...config.controlledShutdownMaxRetries {
+            do {
+                let remaining: [TopicPartition]
+                if await controller.isActive {
+                    remaining = try await controller.controlledShutdown(of: brokerId)
+                } else {
+                    guard let id = await metadata.controllerId, let registration = await metadata.brokers[id],
+                          let endpoint = registration.parsedEndpoints.first
+                    else { throw BrokerStartError("no controller is known") }
+                    let connection = try await BrokerConnection.connect(host: endpoint.host, port: Int(endpoint.port), clientId: "ferry-broker-\(brokerId)")
+                    defer { Task { await connection.close() } }
+                    let response = try await connection.send(ControlledShutdownRequest(brokerId: brokerId), version: 3)
+                    guard response.errorCode == 0 else { throw BrokerStartError("the controller answered error \(response.errorCode)") }
+                    remaining = response.remainingPartitions.map { TopicPartition($0.topicName, $0.partitionIndex) }
+                }
+                if remaining.isEmpty {
+                    logger.notice("controlled shutdown succeeded: no partition is led here any more")
+                    return
+                }
+                logger.warning("controlled shutdown: \(remaining.count) partitions have no other in-sync replica to lead them")
+            } catch {
+                logger.warning("controlled shutdown attempt \(attempt + 1) failed: \(error)")
+            }
+            if attempt < config.controlledShutdownMaxRetries {
+                try? await Task.sleep(for: .milliseconds(min(config.controlledShutdownRetryBackoffMs, 1_000)))
+            }
+        }
+        logger.warning("proceeding with an unclean shutdown: leaderships move when the session expires")
     }
 
     /// `broker.id`, or for -1 the id stored in `meta.properties`, or a new one from `/brokers/seqid` (Kafka:

@@ -41,6 +41,10 @@ public struct BrokerConfig: Sendable {
     public var uncleanLeaderElectionEnable = false
     public var minInsyncReplicas: Int32 = 1
     public var replicaLagTimeMaxMs: Int64 = 10_000
+    /// `controlled.shutdown.enable`: on SIGTERM, ask the controller to move this broker's leaderships first.
+    public var controlledShutdownEnable = true
+    public var controlledShutdownMaxRetries = 3
+    public var controlledShutdownRetryBackoffMs: Int64 = 5_000
     public var messageMaxBytes: Int32 = 1_048_588
     public var socketRequestMaxBytes: Int32 = 104_857_600
     public var brokerRack: String?
@@ -200,6 +204,13 @@ public struct BrokerConfig: Sendable {
         "delete.topic.enable": { config, key, value throws(BrokerConfigError) in config.deleteTopicEnable = try boolean(key, value) },
         "unclean.leader.election.enable": { config, key, value throws(BrokerConfigError) in config.uncleanLeaderElectionEnable = try boolean(key, value) },
         "min.insync.replicas": { config, key, value throws(BrokerConfigError) in config.minInsyncReplicas = try integer(key, value, 1...Int32.max) },
+        "controlled.shutdown.enable": { config, key, value throws(BrokerConfigError) in config.controlledShutdownEnable = try boolean(key, value) },
+        "controlled.shutdown.max.retries": { config, key, value throws(BrokerConfigError) in
+            config.controlledShutdownMaxRetries = try integer(key, value, 0...Int.max)
+        },
+        "controlled.shutdown.retry.backoff.ms": { config, key, value throws(BrokerConfigError) in
+            config.controlledShutdownRetryBackoffMs = try integer(key, value, 0...Int64.max)
+        },
         "replica.lag.time.max.ms": { config, key, value throws(BrokerConfigError) in config.replicaLagTimeMaxMs = try integer(key, value, 1...Int64.max) },
         "message.max.bytes": { config, key, value throws(BrokerConfigError) in config.messageMaxBytes = try integer(key, value, 0...Int32.max) },
         "socket.request.max.bytes": { config, key, value throws(BrokerConfigError) in config.socketRequestMaxBytes = try integer(key, value, 1...Int32.max) },
@@ -224,7 +235,7 @@ public struct BrokerConfig: Sendable {
         "num.replica.fetchers", "offsets.topic.replication.factor", "offsets.topic.num.partitions",
         "transaction.state.log.replication.factor", "transaction.state.log.min.isr", "log.cleaner.enable",
         "zookeeper.sync.time.ms", "inter.broker.listener.name", "security.inter.broker.protocol",
-        "inter.broker.protocol.version", "log.message.format.version", "controlled.shutdown.enable",
+        "inter.broker.protocol.version", "log.message.format.version",
         "auto.leader.rebalance.enable", "leader.imbalance.check.interval.seconds", "zookeeper.set.acl",
         "queued.max.requests", "replica.fetch.max.bytes", "replica.socket.timeout.ms", "broker.id.generation.enable",
         "reserved.broker.max.id", "confluent.support.metrics.enable", "log.cleanup.policy", "log.flush.scheduler.interval.ms",

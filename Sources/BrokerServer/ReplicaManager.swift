@@ -1,20 +1,23 @@
 import Coordination
 import KafkaModel
 import KafkaRecords
+import Logging
 import LogStorage
 import NIOCore
 
-/// The partitions this broker hosts, as the request handlers see them: who leads what (from the metadata cache),
-/// appends and reads through the storage actor, and the high watermark.
-///
-/// Replication is issue #6: until followers fetch, the high watermark advances only for partitions whose ISR is
-/// this broker alone (it is then the log end). A partition with other replicas in its ISR exposes nothing to
-/// consumers yet, rather than exposing data that no replica has.
+/// The partitions this broker hosts, as the request handlers and the replica fetchers see them: who leads what
+/// (from the metadata cache), appends and reads through the storage actor, and replication as a leader does it in
+/// Kafka: follower fetches record each follower's log end offset, the high watermark is the smallest log end
+/// offset in the ISR (consumers read up to it, acks=all waits for it), a follower that has caught up joins the ISR
+/// and one that falls behind `replica.lag.time.max.ms` leaves it (the leader writes the ISR, compare-and-set).
 struct ReplicaManager: Sendable {
     let brokerId: Int32
     let metadata: MetadataCache
     let storage: LogService
     let notifier: AppendNotifier
+    let replication: ReplicationState
+    let stateWriter: PartitionStateWriter?
+    var logger = Logger(label: "ferry.replicas")
 
     /// Whether this broker leads a partition.
     enum Leadership: Sendable {
@@ -35,12 +38,19 @@ struct ReplicaManager: Sendable {
     }
 
     /// Appends a batch as leader. - Returns: the append info and the log start offset.
-    func append(_ batch: RecordBatch, to partition: TopicPartition, leaderEpoch: Int32) async throws -> (LogAppendInfo, Int64) {
-        let result = try await self.storage.withLog(partition, create: true) { log in
-            (try log.append(batch, leaderEpoch: leaderEpoch), log.logStartOffset)
+    func append(_ batch: RecordBatch, to partition: TopicPartition, leaderEpoch: Int32, isr: [Int32]) async throws -> (LogAppendInfo, Int64) {
+        let (info, logStartOffset, logEndOffset) = try await self.storage.withLog(partition, create: true) { log in
+            (try log.append(batch, leaderEpoch: leaderEpoch), log.logStartOffset, log.logEndOffset)
         }!
+        await self.replication.leaderUpdate(
+            partition, leaderEpoch: leaderEpoch, isr: isr, logEndOffset: logEndOffset, logStartOffset: logStartOffset, nowMs: wallClockMillis())
         await self.notifier.appended(to: partition)
-        return result
+        return (info, logStartOffset)
+    }
+
+    /// acks=all: waits until every ISR member has the records up to `lastOffset`. - Returns: whether they did in time.
+    func waitForReplication(_ partition: TopicPartition, through lastOffset: Int64, timeout: Duration) async -> Bool {
+        await self.replication.waitForHighWatermark(partition, atLeast: lastOffset + 1, timeout: timeout)
     }
 
     struct ReadResult: Sendable {
@@ -51,15 +61,32 @@ struct ReplicaManager: Sendable {
         var error: ErrorCode = .none
     }
 
-    /// Reads whole batches from `offset` up to the high watermark.
-    func read(_ partition: TopicPartition, from offset: Int64, maxBytes: Int, isr: [Int32]) async -> ReadResult {
+    /// Reads whole batches from `offset`: for a consumer up to the high watermark, for a follower (`replica`) up to
+    /// the log end, recording the follower's position (which may move the high watermark and let it join the ISR).
+    func read(
+        _ partition: TopicPartition, from offset: Int64, maxBytes: Int, leaderEpoch: Int32, isr: [Int32], replica: Int32? = nil
+    ) async -> ReadResult {
         do {
-            let onlyReplica = isr.allSatisfy { $0 == self.brokerId }
-            return try await self.storage.withLog(partition, create: true) { log in
-                let highWatermark = onlyReplica ? log.logEndOffset : log.logStartOffset
-                let slices = try log.read(from: offset, maxBytes: maxBytes, maxOffset: highWatermark)
-                return ReadResult(slices: slices, highWatermark: highWatermark, logStartOffset: log.logStartOffset)
+            let (logStartOffset, logEndOffset) = try await self.storage.withLog(partition, create: true) { log in
+                (log.logStartOffset, log.logEndOffset)
             }!
+            let now = wallClockMillis()
+            if let replica {
+                guard offset >= logStartOffset, offset <= logEndOffset else {
+                    return ReadResult(highWatermark: -1, logStartOffset: logStartOffset, error: .offsetOutOfRange)
+                }
+                let joins = await self.replication.followerFetched(
+                    partition, replica: replica, fetchOffset: offset, leaderEpoch: leaderEpoch, leaderLogEndOffset: logEndOffset,
+                    logStartOffset: logStartOffset, nowMs: now)
+                if joins && !isr.contains(replica) { await self.expandIsr(partition, adding: replica) }
+            }
+            let (highWatermark, advanced) = await self.replication.leaderUpdate(
+                partition, leaderEpoch: leaderEpoch, isr: isr, logEndOffset: logEndOffset, logStartOffset: logStartOffset, nowMs: now)
+            if advanced { await self.notifier.appended(to: partition) }  // consumers waiting for the high watermark
+            let slices = try await self.storage.withLog(partition) { log in
+                try log.read(from: offset, maxBytes: maxBytes, maxOffset: replica == nil ? highWatermark : logEndOffset)
+            } ?? []
+            return ReadResult(slices: slices, highWatermark: highWatermark, logStartOffset: logStartOffset)
         } catch let error as LogStorageError where error.code == .offsetOutOfRange {
             return ReadResult(highWatermark: -1, logStartOffset: -1, error: .offsetOutOfRange)
         } catch {
@@ -67,11 +94,21 @@ struct ReplicaManager: Sendable {
         }
     }
 
+    /// The high watermark of a led partition (computed now).
+    func highWatermark(_ partition: TopicPartition, leaderEpoch: Int32, isr: [Int32]) async throws -> Int64 {
+        let (logStartOffset, logEndOffset) = try await self.storage.withLog(partition, create: true) { log in
+            (log.logStartOffset, log.logEndOffset)
+        }!
+        return await self.replication.leaderUpdate(
+            partition, leaderEpoch: leaderEpoch, isr: isr, logEndOffset: logEndOffset, logStartOffset: logStartOffset,
+            nowMs: wallClockMillis()
+        ).highWatermark
+    }
+
     /// ListOffsets v0: the old offset list, capped at the high watermark as Kafka caps it for consumers.
-    func legacyOffsets(_ partition: TopicPartition, timestamp: Int64, maxCount: Int, isr: [Int32]) async throws -> [Int64] {
-        let onlyReplica = isr.allSatisfy { $0 == self.brokerId }
+    func legacyOffsets(_ partition: TopicPartition, timestamp: Int64, maxCount: Int, leaderEpoch: Int32, isr: [Int32]) async throws -> [Int64] {
+        let highWatermark = try await self.highWatermark(partition, leaderEpoch: leaderEpoch, isr: isr)
         return try await self.storage.withLog(partition, create: true) { log in
-            let highWatermark = onlyReplica ? log.logEndOffset : log.logStartOffset
             let offsets = try log.legacyOffsets(before: timestamp, maxCount: maxCount)
             guard offsets.contains(where: { $0 > highWatermark }) else { return offsets }
             return Array(([highWatermark] + offsets.drop { $0 > highWatermark }).prefix(maxCount))
@@ -79,14 +116,48 @@ struct ReplicaManager: Sendable {
     }
 
     /// ListOffsets: -1 the high watermark, -2 the log start, otherwise the first offset at or after `timestamp`.
-    func offset(_ partition: TopicPartition, timestamp: Int64, isr: [Int32]) async throws -> (offset: Int64, timestamp: Int64) {
-        let onlyReplica = isr.allSatisfy { $0 == self.brokerId }
+    func offset(_ partition: TopicPartition, timestamp: Int64, leaderEpoch: Int32, isr: [Int32]) async throws -> (offset: Int64, timestamp: Int64) {
+        if timestamp == -1 { return (try await self.highWatermark(partition, leaderEpoch: leaderEpoch, isr: isr), -1) }
         return try await self.storage.withLog(partition, create: true) { log in
-            switch timestamp {
-            case -1: return (onlyReplica ? log.logEndOffset : log.logStartOffset, -1)
-            case -2: return (log.logStartOffset, -1)
-            default: return try log.offset(forTimestamp: timestamp) ?? (-1, -1)
-            }
+            timestamp == -2 ? (log.logStartOffset, -1) : try log.offset(forTimestamp: timestamp) ?? (-1, -1)
         }!
+    }
+
+    // MARK: ISR changes (the leader's)
+
+    private func expandIsr(_ partition: TopicPartition, adding replica: Int32) async {
+        await self.changeIsr(partition) { isr in isr.contains(replica) ? nil : isr + [replica] }
+    }
+
+    /// Removes from the ISRs of the partitions led here the followers not caught up for `lagMs`.
+    func shrinkIsrs(lagMs: Int64) async {
+        var isrs: [TopicPartition: [Int32]] = [:]
+        for (name, topic) in await self.metadata.topics {
+            for (partition, state) in topic.states where state.leader == self.brokerId && state.isr.count > 1 {
+                isrs[TopicPartition(name, partition)] = state.isr
+            }
+        }
+        let lagging = await self.replication.laggingFollowers(isrs: isrs, lagMs: lagMs, nowMs: wallClockMillis())
+        for (partition, replicas) in lagging.sorted(by: { $0.key < $1.key }) {
+            await self.changeIsr(partition) { isr in
+                let kept = isr.filter { !replicas.contains($0) }
+                return kept == isr ? nil : kept
+            }
+        }
+    }
+
+    /// Writes a new ISR computed from the current one (nil: no change), if this broker still leads the partition.
+    private func changeIsr(_ partition: TopicPartition, _ change: ([Int32]) -> [Int32]?) async {
+        guard let writer = self.stateWriter, let topic = await self.metadata.topics[partition.topic],
+              let state = topic.states[partition.partition], let version = topic.stateVersions[partition.partition],
+              state.leader == self.brokerId, let isr = change(state.isr)
+        else { return }
+        do {
+            if try await writer.updateIsr(partition, from: state, version: version, to: isr) {
+                self.logger.notice("\(isr.count > state.isr.count ? "ISR expand" : "ISR shrink") for \(partition): \(state.isr) -> \(isr)")
+            }
+        } catch {
+            self.logger.warning("could not write the ISR of \(partition): \(error)")
+        }
     }
 }

@@ -10,6 +10,12 @@ import ZooKeeper
 /// come back; topics marked under `/admin/delete_topics` are deleted. Failover and ISR changes are the cluster issue.
 ///
 /// All decisions are made by one task (`run()`), like Kafka's single controller event thread.
+/// Why the controller cannot do what it was asked.
+public enum ControllerError: Error, Hashable, Sendable {
+    /// This broker is not the active controller.
+    case notController
+}
+
 public actor Controller {
     private let election: ControllerElection
     private let client: ZooKeeperClient
@@ -94,6 +100,7 @@ public actor Controller {
             follow(self.client.follow(children: ZNodes.brokerTopics)),
             follow(self.client.follow(children: ZNodes.brokerIds)),
             follow(self.client.follow(children: ZNodes.deleteTopics)),
+            follow(self.client.follow(children: ZNodes.isrChangeNotification)),
         ]
         var topicFollowers: [String: Task<Void, Never>] = [:]
         defer {
@@ -112,6 +119,7 @@ public actor Controller {
                 }
                 try await self.createMissingPartitionStates(term, topics: topics.sorted(), live: live)
                 try await self.electLeaders(term, topics: topics.sorted(), live: live)
+                try await self.removeIsrChangeNotifications(term)
             } catch let error as ZooKeeperError where error.code == .badVersion {
                 self.logger.warning("a newer controller has taken over (write fenced by /controller_epoch)")
                 return
@@ -201,6 +209,52 @@ public actor Controller {
                 }
             }
         }
+    }
+
+    /// Removes processed ISR change notifications. Brokers learn ISRs from the state znodes they follow, so the
+    /// notifications (written by leaders for Kafka tooling) need only be cleaned up, as Kafka's controller does.
+    private func removeIsrChangeNotifications(_ term: ControllerElection.Term) async throws {
+        let notifications = try await self.client.children(ZNodes.isrChangeNotification)
+        guard !notifications.isEmpty else { return }
+        try await self.deleteFenced(notifications.map { ZNodes.isrChangeNotification + "/" + $0 }, term: term)
+    }
+
+    /// Kafka's controlled shutdown (the ControlledShutdown request): moves the leaderships of `broker` to other ISR
+    /// members and takes it out of the ISRs, so clients switch before it stops rather than after its session
+    /// expires. - Returns: the partitions it still leads (no other ISR member can take them).
+    public func controlledShutdown(of broker: Int32) async throws -> [TopicPartition] {
+        guard let term = self.term else { throw ControllerError.notController }
+        self.logger.notice("controlled shutdown of broker \(broker)")
+        let live = Set(try await self.client.children(ZNodes.brokerIds).compactMap(Int32.init)).subtracting([broker])
+        var remaining: [TopicPartition] = []
+        for topic in try await self.client.children(ZNodes.brokerTopics).sorted() {
+            guard let node = try await self.client.getIfExists(ZNodes.topic(topic)),
+                  let assignment = try? TopicAssignment.decode(node.data, topic: topic)
+            else { continue }
+            for (partition, replicas) in assignment.partitions.sorted(by: { $0.key < $1.key }) where replicas.contains(broker) {
+                let path = ZNodes.partitionState(topic, partition)
+                guard let stateNode = try await self.client.getIfExists(path),
+                      let state = try? PartitionStateZNode.decode(stateNode.data, topic: topic, partition: partition)
+                else { continue }
+                switch LeaderElection.onControlledShutdown(of: broker, assignment: replicas, state: state, live: live, controllerEpoch: term.epoch) {
+                case .unchanged:
+                    continue
+                case .stuck:
+                    remaining.append(TopicPartition(topic, partition))
+                case .moved(let next):
+                    do {
+                        _ = try await self.client.multi([
+                            .check(path: ZNodes.controllerEpoch, version: term.epochZNodeVersion),
+                            .setData(path: path, data: next.zNodeData(), version: stateNode.stat.version),
+                        ])
+                        self.logger.info("partition \(topic)-\(partition): leader \(next.leader), isr \(next.isr) (controlled shutdown of \(broker))")
+                    } catch let error as ZooKeeperError where error.code == .badVersion {
+                        remaining.append(TopicPartition(topic, partition))  // changed meanwhile: the broker asks again
+                    }
+                }
+            }
+        }
+        return remaining
     }
 
     /// `unclean.leader.election.enable` of a topic: its override in `/config/topics/<t>`, else the broker's.

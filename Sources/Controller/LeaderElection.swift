@@ -43,6 +43,29 @@ public enum LeaderElection {
         return state.leader == -1 ? nil : next(-1, liveIsr.isEmpty ? state.isr : liveIsr)
     }
 
+    /// Controlled shutdown of `broker`: a partition it leads moves to the first other live ISR member in
+    /// assignment order; it leaves the ISRs it is in (unless it is the last member). Single-replica partitions
+    /// are left alone.
+    /// - Returns: the new state, `nil` if nothing changes, or `.stuck` if it leads and no other ISR member can.
+    public enum ShutdownDecision: Hashable, Sendable {
+        case unchanged
+        case moved(PartitionStateZNode)
+        case stuck
+    }
+
+    public static func onControlledShutdown(
+        of broker: Int32, assignment: [Int32], state: PartitionStateZNode, live: Set<Int32>, controllerEpoch: Int32
+    ) -> ShutdownDecision {
+        guard assignment.count > 1 else { return .unchanged }  // a single replica has nowhere to go (as Kafka)
+        let others = state.isr.filter { $0 != broker }
+        if state.leader == broker {
+            guard let leader = assignment.first(where: { $0 != broker && live.contains($0) && state.isr.contains($0) }) else { return .stuck }
+            return .moved(PartitionStateZNode(leader: leader, leaderEpoch: state.leaderEpoch + 1, isr: others, controllerEpoch: controllerEpoch))
+        }
+        guard state.isr.contains(broker), !others.isEmpty else { return .unchanged }
+        return .moved(PartitionStateZNode(leader: state.leader, leaderEpoch: state.leaderEpoch + 1, isr: others, controllerEpoch: controllerEpoch))
+    }
+
     /// Preferred-replica election: the first replica of the assignment leads again if it is alive and in the ISR.
     /// - Returns: the new state, or `nil` if it already leads or cannot.
     public static func preferred(assignment: [Int32], state: PartitionStateZNode, live: Set<Int32>, controllerEpoch: Int32) -> PartitionStateZNode? {

@@ -8,6 +8,8 @@ public struct TopicMetadata: Hashable, Sendable {
     public var assignment: TopicAssignment
     /// Partition states (leader, ISR); a partition without one has no leader yet.
     public var states: [Int32: PartitionStateZNode]
+    /// The znode version of each partition state (Kafka's partition epoch), for compare-and-set ISR updates.
+    public var stateVersions: [Int32: Int32] = [:]
     /// The topic's config overrides (`/config/topics/<t>`).
     public var config: [String: String] = [:]
 }
@@ -39,9 +41,19 @@ public actor MetadataCache {
     /// Deletions and config changes, in the order seen, for the broker to apply to its logs (one consumer).
     public nonisolated let topicEvents: AsyncStream<TopicEvent>
 
+    /// Counts changes, so a watcher can wait for the next one (`waitForChange(after:)`).
+    public private(set) var generation = 0
+
     /// Wakes everyone waiting for a change.
     private func changed() {
+        self.generation += 1
         for waiter in self.changeWaiters.values { waiter.fire() }
+    }
+
+    /// Waits until the cache changes after `generation` (or `timeout` passes). - Returns: the generation now.
+    public func waitForChange(after generation: Int, timeout: Duration) async -> Int {
+        _ = await self.waitUntil(timeout: timeout) { self.generation > generation }
+        return self.generation
     }
 
     /// Marks one initial read done (the first value of a follow).
@@ -55,7 +67,7 @@ public actor MetadataCache {
     private func waitUntil(timeout: Duration, _ condition: () -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + timeout
         while !condition() {
-            guard ContinuousClock.now < deadline else { return false }
+            guard ContinuousClock.now < deadline, !Task.isCancelled else { return false }
             let id = self.nextWaiter
             self.nextWaiter += 1
             let wakeUp = WakeUp()
@@ -251,6 +263,7 @@ public actor MetadataCache {
             for try await node in self.client.follow(node: ZNodes.partitionState(topic, partition)) {
                 let state = node.flatMap { try? PartitionStateZNode.decode($0.data, topic: topic, partition: partition) }
                 self.topics[topic]?.states[partition] = state
+                self.topics[topic]?.stateVersions[partition] = node?.stat.version
                 self.changed()
                 if first { first = false; self.initialReadDone() }
             }

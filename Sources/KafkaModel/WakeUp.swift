@@ -26,13 +26,17 @@ public final class WakeUp: Sendable {
         }
     }
 
-    /// Waits for `fire()` or until `deadline`, whichever comes first.
+    /// Waits for `fire()` or until `deadline`, whichever comes first; a cancelled task stops waiting at once.
     public func wait(until deadline: ContinuousClock.Instant) async {
         let timer = Task {
             try? await Task.sleep(until: deadline)
             self.fire()
         }
-        await self.wait()
+        await withTaskCancellationHandler {
+            await self.wait()
+        } onCancel: {
+            self.fire()
+        }
         timer.cancel()
     }
 }

@@ -55,6 +55,9 @@ public actor LogService {
     /// Sets the config of `topic`'s logs, present and future (a topic's overrides over the broker's defaults).
     public func setConfig(_ config: LogConfig, topic: String) { self.manager.setConfig(config, topic: topic) }
 
+    /// The high watermarks of the last `checkpointHighWatermarks`.
+    public func savedHighWatermarks() throws -> [TopicPartition: Int64] { try self.manager.savedHighWatermarks() }
+
     public func checkpointHighWatermarks(_ highWatermarks: [TopicPartition: Int64]) throws {
         try self.manager.checkpointHighWatermarks(highWatermarks)
     }

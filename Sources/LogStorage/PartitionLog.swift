@@ -344,6 +344,17 @@ public final class PartitionLog {
         self.checkInvariant()
     }
 
+    /// Deletes everything and starts empty at `offset` (a follower whose leader's log now starts past its end).
+    public func truncateFullyAndStart(at offset: Int64) throws {
+        for segment in self.segments { try segment.deleteFiles() }
+        self.segments = [try LogSegment(directory: self.directory, baseOffset: offset, config: self.config, create: true)]
+        self.logStartOffset = offset
+        self.recoveryPoint = offset
+        try self.leaderEpochs.truncate(fromEnd: offset)
+        try self.rebuildProducerState()
+        self.checkInvariant()
+    }
+
     /// Rebuilds the idempotent-producer state: from the newest valid snapshot at or before the log end (snapshots
     /// beyond it, left by a truncation or a crash, are deleted), then the batch headers after it; from the start of
     /// the log if there is none.

@@ -46,3 +46,22 @@ import Testing
         #expect(LeaderElection.preferred(assignment: [1, 2], state: self.state(1, [1, 2]), live: [1, 2], controllerEpoch: 3) == nil)
     }
 }
+
+@Suite struct ControlledShutdownTests {
+    func state(_ leader: Int32, _ isr: [Int32]) -> PartitionStateZNode {
+        PartitionStateZNode(leader: leader, leaderEpoch: 7, isr: isr, controllerEpoch: 1)
+    }
+
+    @Test func leadershipMovesToAnotherLiveISRMemberAndTheBrokerLeavesTheISR() {
+        let moved = LeaderElection.onControlledShutdown(of: 1, assignment: [1, 2, 3], state: self.state(1, [1, 3, 2]), live: [2, 3], controllerEpoch: 2)
+        #expect(moved == .moved(PartitionStateZNode(leader: 2, leaderEpoch: 8, isr: [3, 2], controllerEpoch: 2)))
+        let follower = LeaderElection.onControlledShutdown(of: 3, assignment: [1, 2, 3], state: self.state(1, [1, 3]), live: [1, 2], controllerEpoch: 2)
+        #expect(follower == .moved(PartitionStateZNode(leader: 1, leaderEpoch: 8, isr: [1], controllerEpoch: 2)))
+    }
+
+    @Test func withNoOtherISRMemberThePartitionRemainsAndSingleReplicasAreLeftAlone() {
+        #expect(LeaderElection.onControlledShutdown(of: 1, assignment: [1, 2], state: self.state(1, [1]), live: [2], controllerEpoch: 2) == .stuck)
+        #expect(LeaderElection.onControlledShutdown(of: 1, assignment: [1], state: self.state(1, [1]), live: [], controllerEpoch: 2) == .unchanged)
+        #expect(LeaderElection.onControlledShutdown(of: 3, assignment: [1, 2, 3], state: self.state(1, [1, 2]), live: [1, 2], controllerEpoch: 2) == .unchanged)
+    }
+}

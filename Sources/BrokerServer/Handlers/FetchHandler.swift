@@ -14,8 +14,9 @@ import NIOCore
 // Fetch v0-3 (e.g. pykafka) get the batches down-converted as Kafka does: magic 0 for v0-1, magic 1 for v2-3,
 // control batches dropped, compressed batches recompressed in their codec; zstd data gets
 // UNSUPPORTED_COMPRESSION_TYPE there.
-// Deviations until later issues: no follower fetches (replica_id >= 0) and no read_committed visibility beyond
-// the high watermark.
+// Follower fetches (replica_id >= 0) read up to the log end and record the follower's position, which moves
+// the high watermark and the ISR (ReplicaManager); a stale current_leader_epoch gets FENCED_LEADER_EPOCH, a newer
+// one UNKNOWN_LEADER_EPOCH. Deviation: no read_committed visibility beyond the high watermark (no transactions).
 struct FetchHandler: KafkaPartsHandler {
     typealias Request = FetchRequest
     static let versions: ClosedRange<Int16> = FetchResponseParts.versions
@@ -48,10 +49,13 @@ struct FetchHandler: KafkaPartsHandler {
                 case .refused(let code):
                     data.errorCode = code.rawValue
                     data.highWatermark = -1
-                case .leader(_, let isr, _):
+                case .leader(let epoch, _, _) where requested.currentLeaderEpoch >= 0 && requested.currentLeaderEpoch != epoch:
+                    data.errorCode = (requested.currentLeaderEpoch < epoch ? ErrorCode.fencedLeaderEpoch : .unknownLeaderEpoch).rawValue
+                    data.highWatermark = -1
+                case .leader(let epoch, let isr, _):
                     let result = await self.replicas.read(
                         partition, from: requested.fetchOffset, maxBytes: max(0, min(Int(requested.partitionMaxBytes), remaining)),
-                        isr: isr)
+                        leaderEpoch: epoch, isr: isr, replica: request.replicaId >= 0 ? request.replicaId : nil)
                     data.errorCode = result.error.rawValue
                     data.highWatermark = result.highWatermark
                     data.lastStableOffset = result.highWatermark

@@ -22,7 +22,7 @@ struct ListOffsetsHandler: KafkaRequestHandler {
                 switch await self.replicas.leadership(TopicPartition(topic.name, requested.partitionIndex)) {
                 case .refused(let code):
                     answer.errorCode = code.rawValue
-                case .leader(_, let isr, _) where context.version == 0:
+                case .leader(let epoch, let isr, _) where context.version == 0:
                     guard requested.timestamp >= -2 else {
                         answer.errorCode = ErrorCode.unsupportedVersion.rawValue
                         break
@@ -30,14 +30,14 @@ struct ListOffsetsHandler: KafkaRequestHandler {
                     do {
                         answer.oldStyleOffsets = try await self.replicas.legacyOffsets(
                             TopicPartition(topic.name, requested.partitionIndex), timestamp: requested.timestamp,
-                            maxCount: Int(requested.maxNumOffsets), isr: isr)
+                            maxCount: Int(requested.maxNumOffsets), leaderEpoch: epoch, isr: isr)
                     } catch {
                         answer.errorCode = ErrorCode.kafkaStorageError.rawValue
                     }
                 case .leader(let epoch, let isr, _):
                     do {
                         let found = try await self.replicas.offset(
-                            TopicPartition(topic.name, requested.partitionIndex), timestamp: requested.timestamp, isr: isr)
+                            TopicPartition(topic.name, requested.partitionIndex), timestamp: requested.timestamp, leaderEpoch: epoch, isr: isr)
                         answer.offset = found.offset
                         answer.timestamp = found.timestamp
                         if context.version >= 4 { answer.leaderEpoch = epoch }  // a field of v4+ only

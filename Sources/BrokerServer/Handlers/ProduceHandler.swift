@@ -8,8 +8,9 @@ import NIOCore
 // Behaviour: each partition must be led by this broker (else NOT_LEADER_OR_FOLLOWER; unknown topics
 // UNKNOWN_TOPIC_OR_PARTITION) and carry exactly one v2 batch (else INVALID_RECORD) no larger than
 // message.max.bytes (MESSAGE_TOO_LARGE) with a valid CRC (CORRUPT_MESSAGE). The batch is stored as received,
-// with offsets and leader epoch assigned. acks=0 gets no response; acks=1 and acks=all are answered after the
-// leader's append (with replication not yet built, the ISR of a partition this broker may produce to is itself);
+// with offsets and leader epoch assigned. acks=0 gets no response; acks=1 is answered after the leader's append;
+// acks=all once every ISR member has the batch (the high watermark passed it), within the request's timeout_ms
+// (else REQUEST_TIMED_OUT, or NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR shrank below min.insync.replicas);
 // acks=all is refused with NOT_ENOUGH_REPLICAS (before appending) while the ISR is smaller than min.insync.replicas.
 // Idempotent batches (producer id set) are checked against the partition's producer state: a retry of one of the
 // producer's last five batches is answered with its original offsets and not stored again; a sequence gap gets
@@ -32,7 +33,8 @@ struct ProduceHandler: KafkaRequestHandler {
         for topic in request.topicData {
             var partitions: [ProduceResponse.TopicProduceResponse.PartitionProduceResponse] = []
             for data in topic.partitionData {
-                partitions.append(await self.produce(data, topic: topic.name, acks: request.acks, requestVersion: context.version))
+                partitions.append(await self.produce(
+                    data, topic: topic.name, acks: request.acks, timeoutMs: request.timeoutMs, requestVersion: context.version))
             }
             response.responses.append(.init(name: topic.name, partitionResponses: partitions))
         }
@@ -40,7 +42,8 @@ struct ProduceHandler: KafkaRequestHandler {
     }
 
     private func produce(
-        _ data: ProduceRequest.TopicProduceData.PartitionProduceData, topic: String, acks: Int16, requestVersion: Int16
+        _ data: ProduceRequest.TopicProduceData.PartitionProduceData, topic: String, acks: Int16, timeoutMs: Int32,
+        requestVersion: Int16
     ) async -> ProduceResponse.TopicProduceResponse.PartitionProduceResponse {
         var result = ProduceResponse.TopicProduceResponse.PartitionProduceResponse(index: data.index, baseOffset: -1)
         func fail(_ code: ErrorCode) -> ProduceResponse.TopicProduceResponse.PartitionProduceResponse {
@@ -51,13 +54,16 @@ struct ProduceHandler: KafkaRequestHandler {
         let partition = TopicPartition(topic, data.index)
         let leaderEpoch: Int32
         let maxMessageBytes: Int
+        let isr: [Int32]
+        let minInsyncReplicas: Int
         switch await self.replicas.leadership(partition) {
         case .refused(let code): return fail(code)
-        case .leader(let epoch, let isr, let topicConfig):
+        case .leader(let epoch, let currentIsr, let topicConfig):
             // Topic overrides of min.insync.replicas and max.message.bytes win over the broker's settings.
-            let minInsyncReplicas = topicConfig["min.insync.replicas"].flatMap { Int($0) } ?? Int(self.minInsyncReplicas)
-            if acks == -1 && isr.count < minInsyncReplicas { return fail(.notEnoughReplicas) }
+            minInsyncReplicas = topicConfig["min.insync.replicas"].flatMap { Int($0) } ?? Int(self.minInsyncReplicas)
+            if acks == -1 && currentIsr.count < minInsyncReplicas { return fail(.notEnoughReplicas) }
             leaderEpoch = epoch
+            isr = currentIsr
             maxMessageBytes = topicConfig["max.message.bytes"].flatMap { Int($0) } ?? Int(self.messageMaxBytes)
         }
         guard let bytes = data.records, bytes.readableBytes <= maxMessageBytes else {
@@ -85,7 +91,15 @@ struct ProduceHandler: KafkaRequestHandler {
             batch = only
         }
         do {
-            let (info, logStartOffset) = try await self.replicas.append(batch, to: partition, leaderEpoch: leaderEpoch)
+            let (info, logStartOffset) = try await self.replicas.append(batch, to: partition, leaderEpoch: leaderEpoch, isr: isr)
+            if acks == -1,
+               !(await self.replicas.waitForReplication(partition, through: info.lastOffset, timeout: .milliseconds(Int64(max(timeoutMs, 0)))))
+            {
+                if case .leader(_, let now, _) = await self.replicas.leadership(partition), now.count >= minInsyncReplicas {
+                    return fail(.requestTimedOut)
+                }
+                return fail(.notEnoughReplicasAfterAppend)
+            }
             result.baseOffset = info.firstOffset
             result.logAppendTimeMs = info.logAppendTime
             result.logStartOffset = logStartOffset

@@ -1,0 +1,33 @@
+import KafkaModel
+import ZooKeeper
+
+/// The partition leader's own writes to its partition state (Kafka's ZooKeeper mode before AlterPartition): ISR
+/// changes, as a compare-and-set on the state znode's version (the partition epoch) so a write based on a stale
+/// state (the controller moved leadership meanwhile) fails, followed by an `/isr_change_notification` entry for the
+/// controller.
+public struct PartitionStateWriter: Sendable {
+    let client: ZooKeeperClient
+
+    public init(client: ZooKeeperClient) {
+        self.client = client
+    }
+
+    /// Replaces the ISR of a partition whose state (at znode version `version`) is `state`.
+    /// - Returns: false if the state changed since (nothing written).
+    public func updateIsr(
+        _ partition: TopicPartition, from state: PartitionStateZNode, version: Int32, to isr: [Int32]
+    ) async throws -> Bool {
+        var next = state
+        next.isr = isr
+        do {
+            try await self.client.set(ZNodes.partitionState(partition.topic, partition.partition), data: next.zNodeData(), version: version)
+        } catch let error as ZooKeeperError where error.code == .badVersion || error.code == .noNode {
+            return false
+        }
+        let notification = PartitionListZNode(partitions: [partition])
+        try await self.client.createRecursively(ZNodes.isrChangeNotification)
+        try await self.client.create(
+            ZNodes.isrChangeNotification + "/isr_change_", data: notification.zNodeData(), mode: .persistentSequential)
+        return true
+    }
+}

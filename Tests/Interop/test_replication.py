@@ -1,0 +1,125 @@
+"""Replication across three real broker processes (issue #6): followers fetch from leaders, the high watermark
+and the ISR follow them, acks=all waits for the ISR, and leadership fails over when a leader dies."""
+import hashlib
+import json
+import time
+
+from conftest import BrokerProcess
+
+
+def await_condition(description, condition, timeout=30):
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            if condition():
+                return
+        except Exception as error:  # a broker restarting, a znode in flux: try again until the deadline
+            last = error
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting until {description} (last error: {last})")
+
+
+def state(zk_root, broker, topic, partition):
+    return json.loads(zk_root.get(f"{broker.chroot}/brokers/topics/{topic}/partitions/{partition}/state")[0])
+
+
+def log_digest(broker, topic, partition):
+    """The bytes of a replica's log segments, in order."""
+    digest = hashlib.sha256()
+    for segment in sorted((broker.log_dir / f"{topic}-{partition}").glob("*.log")):
+        digest.update(segment.read_bytes())
+    return digest.hexdigest()
+
+
+def create_replicated_topic(cluster, name, partitions, min_insync=2):
+    from kafka import KafkaAdminClient
+    from kafka.admin import NewTopic
+    admin = KafkaAdminClient(bootstrap_servers=[f"127.0.0.1:{b.port}" for b in cluster], request_timeout_ms=15000)
+    admin.create_topics([NewTopic(name, partitions, 3, topic_configs={"min.insync.replicas": str(min_insync)})], timeout_ms=15000)
+    admin.close()
+
+
+def produce(cluster, topic, values, acks="all", **extra):
+    from confluent_kafka import Producer
+    producer = Producer({"bootstrap.servers": ",".join(f"127.0.0.1:{b.port}" for b in cluster if b.process.poll() is None),
+                         "acks": acks, "linger.ms": 2, **extra})
+    failures, delivered = [], []
+    for value in values:
+        producer.produce(topic, value=value, on_delivery=lambda err, msg: (failures if err else delivered).append(err or msg))
+    producer.flush(60)
+    return delivered, failures
+
+
+def consume_all(cluster, topic, partitions, expected):
+    from confluent_kafka import Consumer, TopicPartition
+    consumer = Consumer({"bootstrap.servers": ",".join(f"127.0.0.1:{b.port}" for b in cluster if b.process.poll() is None),
+                         "group.id": "replication-check", "enable.auto.commit": False})
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+    seen = []
+    deadline = time.time() + 30
+    while len(seen) < expected and time.time() < deadline:
+        message = consume = consumer.poll(0.5)
+        if message is not None and message.error() is None:
+            seen.append((message.partition(), message.offset(), message.value()))
+    consumer.close()
+    return seen
+
+
+def test_acks_all_replicates_to_every_isr_member_and_the_logs_are_identical(cluster, zk_root):
+    create_replicated_topic(cluster, "replicated", 2)
+    for p in range(2):
+        assert sorted(state(zk_root, cluster[0], "replicated", p)["isr"]) == [1, 2, 3]
+    values = [f"record {i}".encode() for i in range(300)]
+    delivered, failures = produce(cluster, "replicated", values)
+    assert not failures and len(delivered) == 300
+    seen = consume_all(cluster, "replicated", 2, 300)
+    assert sorted(v for _, _, v in seen) == sorted(values)
+    for p in range(2):
+        offsets = [o for q, o, _ in seen if q == p]
+        assert offsets == list(range(len(offsets)))
+        await_condition(f"the three replicas of partition {p} hold the same bytes",
+                        lambda: len({log_digest(b, "replicated", p) for b in cluster}) == 1)
+        assert sorted(state(zk_root, cluster[0], "replicated", p)["isr"]) == [1, 2, 3]
+
+
+def test_a_killed_leader_is_replaced_and_catches_up_when_it_returns(cluster, zk_root):
+    create_replicated_topic(cluster, "failover", 1)
+    delivered, failures = produce(cluster, "failover", [f"before {i}".encode() for i in range(100)])
+    assert not failures
+    leader_id = state(zk_root, cluster[0], "failover", 0)["leader"]
+    leader = next(b for b in cluster if b.properties.read_text().startswith(f"broker.id={leader_id}\n"))
+    epoch = state(zk_root, cluster[0], "failover", 0)["leader_epoch"]
+    leader.kill9()
+    started = time.time()
+    await_condition("another broker leads", lambda: state(zk_root, cluster[0], "failover", 0)["leader"] not in (leader_id, -1))
+    print(f"failover after kill -9: {time.time() - started:.1f} s (session timeout 4 s)")
+    after = state(zk_root, cluster[0], "failover", 0)
+    assert after["leader_epoch"] > epoch and leader_id not in after["isr"]
+    delivered, failures = produce(cluster, "failover", [f"after {i}".encode() for i in range(100)])
+    assert not failures and len(delivered) == 100
+    leader.restart()
+    await_condition("the old leader rejoins the ISR", lambda: leader_id in state(zk_root, cluster[0], "failover", 0)["isr"])
+    await_condition("every replica holds the same bytes", lambda: len({log_digest(b, "failover", 0) for b in cluster}) == 1)
+    seen = consume_all(cluster, "failover", 1, 200)
+    assert [o for _, o, _ in seen] == list(range(200))
+
+
+def test_sigterm_moves_leadership_away_before_the_broker_stops(cluster, zk_root):
+    create_replicated_topic(cluster, "handover", 3)
+    delivered, failures = produce(cluster, "handover", [f"r{i}".encode() for i in range(30)])
+    assert not failures
+    leaders = {p: state(zk_root, cluster[0], "handover", p)["leader"] for p in range(3)}
+    victim_id = leaders[0]
+    victim = next(b for b in cluster if b.properties.read_text().startswith(f"broker.id={victim_id}\n"))
+    started = time.time()
+    assert victim.stop() == 0
+    stopped = time.time() - started
+    # Controlled shutdown: by the time the process has exited, nothing is led by it and it is in no ISR.
+    for p in range(3):
+        after = state(zk_root, cluster[0], "handover", p)
+        assert after["leader"] != victim_id and victim_id not in after["isr"] and after["leader"] >= 0
+    assert "controlled shutdown succeeded" in victim.output.read_text()
+    print(f"controlled shutdown of the leader took {stopped * 1000:.0f} ms")
+    delivered, failures = produce(cluster, "handover", [f"s{i}".encode() for i in range(30)])
+    assert not failures and len(delivered) == 30

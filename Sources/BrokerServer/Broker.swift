@@ -71,6 +71,7 @@ public enum Broker {
         router.register(DeleteTopicsHandler(controller: controller, cache: metadata, admin: topicAdmin, deleteTopicEnable: config.deleteTopicEnable))
         router.register(CreatePartitionsHandler(controller: controller, cache: metadata, admin: topicAdmin))
         router.register(ControlledShutdownHandler(controller: controller))
+        router.register(ElectLeadersHandler(controller: controller))
         let configs = ConfigManager(brokerId: brokerId, config: config, cache: metadata, admin: topicAdmin)
         router.register(DescribeConfigsHandler(configs: configs))
         router.register(AlterConfigsHandler(configs: configs))
@@ -110,6 +111,18 @@ public enum Broker {
             group.addTask { await storage.run() }
             group.addTask { await controller.run() }
             group.addTask { await fetchers.run() }
+            if config.autoLeaderRebalanceEnable {
+                group.addTask { [logger] in
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .seconds(config.leaderImbalanceCheckIntervalSeconds))
+                        do {
+                            try await controller.rebalanceLeaders(imbalancePercentage: config.leaderImbalancePerBrokerPercentage)
+                        } catch {
+                            logger.warning("automatic leader rebalancing failed: \(error)")
+                        }
+                    }
+                }
+            }
             group.addTask { [logger] in
                 // Every half replica.lag.time.max.ms: lagging followers leave the ISRs this broker leads; every
                 // 5 s (replica.high.watermark.checkpoint.interval.ms) the high watermarks are checkpointed.

@@ -44,6 +44,10 @@ public struct BrokerConfig: Sendable {
     /// `controlled.shutdown.enable`: on SIGTERM, ask the controller to move this broker's leaderships first.
     public var controlledShutdownEnable = true
     public var controlledShutdownMaxRetries = 3
+    /// `auto.leader.rebalance.enable`, `leader.imbalance.check.interval.seconds`, `leader.imbalance.per.broker.percentage`.
+    public var autoLeaderRebalanceEnable = true
+    public var leaderImbalanceCheckIntervalSeconds: Int64 = 300
+    public var leaderImbalancePerBrokerPercentage = 10
     public var controlledShutdownRetryBackoffMs: Int64 = 5_000
     public var messageMaxBytes: Int32 = 1_048_588
     public var socketRequestMaxBytes: Int32 = 104_857_600
@@ -205,6 +209,13 @@ public struct BrokerConfig: Sendable {
         "unclean.leader.election.enable": { config, key, value throws(BrokerConfigError) in config.uncleanLeaderElectionEnable = try boolean(key, value) },
         "min.insync.replicas": { config, key, value throws(BrokerConfigError) in config.minInsyncReplicas = try integer(key, value, 1...Int32.max) },
         "controlled.shutdown.enable": { config, key, value throws(BrokerConfigError) in config.controlledShutdownEnable = try boolean(key, value) },
+        "auto.leader.rebalance.enable": { config, key, value throws(BrokerConfigError) in config.autoLeaderRebalanceEnable = try boolean(key, value) },
+        "leader.imbalance.check.interval.seconds": { config, key, value throws(BrokerConfigError) in
+            config.leaderImbalanceCheckIntervalSeconds = try integer(key, value, 1...Int64.max)
+        },
+        "leader.imbalance.per.broker.percentage": { config, key, value throws(BrokerConfigError) in
+            config.leaderImbalancePerBrokerPercentage = try integer(key, value, 0...100)
+        },
         "controlled.shutdown.max.retries": { config, key, value throws(BrokerConfigError) in
             config.controlledShutdownMaxRetries = try integer(key, value, 0...Int.max)
         },
@@ -236,7 +247,7 @@ public struct BrokerConfig: Sendable {
         "transaction.state.log.replication.factor", "transaction.state.log.min.isr", "log.cleaner.enable",
         "zookeeper.sync.time.ms", "inter.broker.listener.name", "security.inter.broker.protocol",
         "inter.broker.protocol.version", "log.message.format.version",
-        "auto.leader.rebalance.enable", "leader.imbalance.check.interval.seconds", "zookeeper.set.acl",
+"zookeeper.set.acl",
         "queued.max.requests", "replica.fetch.max.bytes", "replica.socket.timeout.ms", "broker.id.generation.enable",
         "reserved.broker.max.id", "confluent.support.metrics.enable", "log.cleanup.policy", "log.flush.scheduler.interval.ms",
     ]

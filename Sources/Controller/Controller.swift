@@ -101,6 +101,7 @@ public actor Controller {
             follow(self.client.follow(children: ZNodes.brokerIds)),
             follow(self.client.follow(children: ZNodes.deleteTopics)),
             follow(self.client.follow(children: ZNodes.isrChangeNotification)),
+            follow(self.client.follow(node: ZNodes.preferredReplicaElection)),
         ]
         var topicFollowers: [String: Task<Void, Never>] = [:]
         defer {
@@ -120,6 +121,7 @@ public actor Controller {
                 try await self.createMissingPartitionStates(term, topics: topics.sorted(), live: live)
                 try await self.electLeaders(term, topics: topics.sorted(), live: live)
                 try await self.removeIsrChangeNotifications(term)
+                try await self.handlePreferredReplicaElectionRequest(term)
             } catch let error as ZooKeeperError where error.code == .badVersion {
                 self.logger.warning("a newer controller has taken over (write fenced by /controller_epoch)")
                 return
@@ -217,6 +219,109 @@ public actor Controller {
         let notifications = try await self.client.children(ZNodes.isrChangeNotification)
         guard !notifications.isEmpty else { return }
         try await self.deleteFenced(notifications.map { ZNodes.isrChangeNotification + "/" + $0 }, term: term)
+    }
+
+    /// Kinds of election that can be asked for (ElectLeaders' election_type).
+    public enum ElectionType: Int8, Sendable {
+        /// The first replica of the assignment leads again, if alive and in the ISR.
+        case preferred = 0
+        /// An offline partition gets a live replica as leader even if it is not in the ISR.
+        case unclean = 1
+    }
+
+    /// Elects leaders on request (ElectLeaders, `/admin/preferred_replica_election`, automatic rebalancing).
+    /// - Parameter partitions: the partitions, or `nil` for every partition.
+    /// - Returns: per partition, `.none` or why nothing was done (ELECTION_NOT_NEEDED,
+    ///   PREFERRED_LEADER_NOT_AVAILABLE, ELIGIBLE_LEADERS_NOT_AVAILABLE, UNKNOWN_TOPIC_OR_PARTITION).
+    public func elect(_ type: ElectionType, partitions: [TopicPartition]?) async throws -> [TopicPartition: ErrorCode] {
+        guard let term = self.term else { throw ControllerError.notController }
+        let live = Set(try await self.client.children(ZNodes.brokerIds).compactMap(Int32.init))
+        var wanted: [String: Set<Int32>?] = [:]
+        if let partitions {
+            for partition in partitions { wanted[partition.topic, default: Set<Int32>()]?.insert(partition.partition) }
+        } else {
+            for topic in try await self.client.children(ZNodes.brokerTopics) { wanted[topic] = .some(nil) }
+        }
+        var results: [TopicPartition: ErrorCode] = [:]
+        for (topic, only) in wanted.sorted(by: { $0.key < $1.key }) {
+            let assignment = try await self.client.getIfExists(ZNodes.topic(topic)).flatMap { try? TopicAssignment.decode($0.data, topic: topic) }
+            let ids = only ?? Set(assignment?.partitions.keys.map { $0 } ?? [])
+            for id in ids.sorted() {
+                let partition = TopicPartition(topic, id)
+                let path = ZNodes.partitionState(topic, id)
+                guard let replicas = assignment?.partitions[id], let node = try await self.client.getIfExists(path),
+                      let state = try? PartitionStateZNode.decode(node.data, topic: topic, partition: id)
+                else {
+                    results[partition] = .unknownTopicOrPartition
+                    continue
+                }
+                let next: PartitionStateZNode?
+                switch type {
+                case .preferred:
+                    if replicas.first == state.leader {
+                        results[partition] = .electionNotNeeded
+                        continue
+                    }
+                    next = LeaderElection.preferred(assignment: replicas, state: state, live: live, controllerEpoch: term.epoch)
+                    if next == nil { results[partition] = .preferredLeaderNotAvailable }
+                case .unclean:
+                    if state.leader >= 0 && live.contains(state.leader) {
+                        results[partition] = .electionNotNeeded
+                        continue
+                    }
+                    next = LeaderElection.onBrokerChange(
+                        assignment: replicas, state: state, live: live, uncleanAllowed: true, controllerEpoch: term.epoch)?.state
+                    if next?.leader ?? -1 < 0 { results[partition] = .eligibleLeadersNotAvailable }
+                }
+                guard let next, next.leader >= 0 else { continue }
+                do {
+                    _ = try await self.client.multi([
+                        .check(path: ZNodes.controllerEpoch, version: term.epochZNodeVersion),
+                        .setData(path: path, data: next.zNodeData(), version: node.stat.version),
+                    ])
+                    results[partition] = ErrorCode.none
+                    self.logger.info("partition \(partition): leader \(next.leader) by \(type) election, leader epoch \(next.leaderEpoch)")
+                } catch let error as ZooKeeperError where error.code == .badVersion {
+                    results[partition] = .preferredLeaderNotAvailable  // changed meanwhile; the caller may ask again
+                }
+            }
+        }
+        return results
+    }
+
+    /// Acts on `/admin/preferred_replica_election` (the legacy tool's request): elects the listed partitions'
+    /// preferred leaders, then deletes the request, as Kafka's controller does.
+    private func handlePreferredReplicaElectionRequest(_ term: ControllerElection.Term) async throws {
+        guard let node = try await self.client.getIfExists(ZNodes.preferredReplicaElection) else { return }
+        let partitions = (try? PartitionListZNode.decode(node.data, path: ZNodes.preferredReplicaElection))?.topicPartitions
+        _ = try await self.elect(.preferred, partitions: partitions)
+        try await self.deleteFenced([ZNodes.preferredReplicaElection], term: term)
+    }
+
+    /// Automatic rebalancing (`auto.leader.rebalance.enable`): when more than
+    /// `leader.imbalance.per.broker.percentage` of a broker's preferred partitions are led by others, those whose
+    /// preferred leader is alive and in sync move back to it.
+    public func rebalanceLeaders(imbalancePercentage: Int) async throws {
+        guard self.term != nil else { return }
+        var preferredCount: [Int32: Int] = [:]
+        var misplaced: [Int32: [TopicPartition]] = [:]
+        for topic in try await self.client.children(ZNodes.brokerTopics) {
+            guard let assignment = try await self.client.getIfExists(ZNodes.topic(topic)).flatMap({ try? TopicAssignment.decode($0.data, topic: topic) })
+            else { continue }
+            for (id, replicas) in assignment.partitions {
+                guard let preferred = replicas.first,
+                      let state = try await self.client.getIfExists(ZNodes.partitionState(topic, id))
+                        .flatMap({ try? PartitionStateZNode.decode($0.data, topic: topic, partition: id) })
+                else { continue }
+                preferredCount[preferred, default: 0] += 1
+                if state.leader != preferred { misplaced[preferred, default: []].append(TopicPartition(topic, id)) }
+            }
+        }
+        for (broker, partitions) in misplaced.sorted(by: { $0.key < $1.key })
+        where partitions.count * 100 > imbalancePercentage * preferredCount[broker, default: 1] {
+            self.logger.info("broker \(broker) leads \(preferredCount[broker, default: 0] - partitions.count) of its \(preferredCount[broker, default: 0]) preferred partitions: rebalancing")
+            _ = try await self.elect(.preferred, partitions: partitions)
+        }
     }
 
     /// Kafka's controlled shutdown (the ControlledShutdown request): moves the leaderships of `broker` to other ISR

@@ -123,3 +123,88 @@ def test_sigterm_moves_leadership_away_before_the_broker_stops(cluster, zk_root)
     print(f"controlled shutdown of the leader took {stopped * 1000:.0f} ms")
     delivered, failures = produce(cluster, "handover", [f"s{i}".encode() for i in range(30)])
     assert not failures and len(delivered) == 30
+
+
+def test_preferred_leaders_come_back_on_request(cluster, zk_root):
+    from confluent_kafka import TopicPartition
+    from confluent_kafka import ElectionType
+    from confluent_kafka.admin import AdminClient
+    create_replicated_topic(cluster, "preferred", 2)
+    assignment = json.loads(zk_root.get(f"{cluster[0].chroot}/brokers/topics/preferred")[0])["partitions"]
+    preferred = assignment["0"][0]
+    victim = next(b for b in cluster if b.properties.read_text().startswith(f"broker.id={preferred}\n"))
+    assert victim.stop() == 0
+    assert state(zk_root, cluster[0], "preferred", 0)["leader"] != preferred
+    victim.restart()
+    await_condition("the preferred replica is back in the ISR", lambda: preferred in state(zk_root, cluster[0], "preferred", 0)["isr"])
+    assert state(zk_root, cluster[0], "preferred", 0)["leader"] != preferred
+
+    # ElectLeaders through confluent-kafka's admin client.
+    admin = AdminClient({"bootstrap.servers": ",".join(f"127.0.0.1:{b.port}" for b in cluster)})
+    result = admin.elect_leaders(ElectionType.PREFERRED, [TopicPartition("preferred", 0)]).result(timeout=20)
+    assert result[TopicPartition("preferred", 0)] is None, result
+    assert state(zk_root, cluster[0], "preferred", 0)["leader"] == preferred
+
+    # The legacy request znode (kafka-preferred-replica-election.sh): the controller acts on it and deletes it.
+    other = next(b for b in cluster if b.properties.read_text().startswith(f"broker.id={assignment['1'][0]}\n"))
+    assert other.stop() == 0
+    other.restart()
+    await_condition("partition 1's preferred replica is back in sync",
+                    lambda: assignment["1"][0] in state(zk_root, cluster[0], "preferred", 1)["isr"])
+    zk_root.create(f"{cluster[0].chroot}/admin/preferred_replica_election",
+                   json.dumps({"version": 1, "partitions": [{"topic": "preferred", "partition": 1}]}).encode())
+    await_condition("partition 1 is led by its preferred replica again",
+                    lambda: state(zk_root, cluster[0], "preferred", 1)["leader"] == assignment["1"][0])
+    await_condition("the request znode is gone", lambda: not zk_root.exists(f"{cluster[0].chroot}/admin/preferred_replica_election"))
+
+
+def test_unclean_election_off_keeps_the_partition_offline_and_on_elects_with_a_log_line(ferry_bin, zk_connect, tmp_path, zk_root):
+    import uuid
+    for unclean in ("false", "true"):
+        chroot = f"/ferry-unclean-{uuid.uuid4().hex[:8]}"
+        extra = f"unclean.leader.election.enable={unclean}\nreplica.lag.time.max.ms=1000\n"
+        brokers = [BrokerProcess(ferry_bin, zk_connect, tmp_path, broker_id=i, chroot=chroot, extra=extra)
+                   for i in (1, 2)]
+        try:
+            for broker in brokers:
+                broker.wait_serving()
+            zk_root.create(f"{chroot}/brokers/topics/fragile",
+                           json.dumps({"version": 3, "partitions": {"0": [1, 2]}, "adding_replicas": {}, "removing_replicas": {}}).encode())
+            await_condition("both replicas are in sync", lambda: sorted(state(zk_root, brokers[0], "fragile", 0)["isr"]) == [1, 2])
+            # The follower stops (cleanly: it leaves the ISR), then the leader dies: the ISR is all dead.
+            assert brokers[1].stop() == 0
+            await_condition("broker 2 left the ISR", lambda: state(zk_root, brokers[0], "fragile", 0)["isr"] == [1])
+            brokers[0].kill9()
+            brokers[1].restart()
+            if unclean == "false":
+                await_condition("the partition is offline", lambda: state(zk_root, brokers[1], "fragile", 0)["leader"] == -1)
+                time.sleep(1)  # give a wrong election the chance to happen (nothing to await: the state must stay)
+                assert state(zk_root, brokers[1], "fragile", 0)["leader"] == -1
+            else:
+                await_condition("broker 2 is elected uncleanly", lambda: state(zk_root, brokers[1], "fragile", 0)["leader"] == 2)
+                assert "unclean leader election" in brokers[1].output.read_text()
+        finally:
+            for broker in brokers:
+                if broker.process.poll() is None:
+                    broker.kill9()
+
+
+def test_a_killed_controller_is_replaced_and_no_partition_is_left_leaderless(cluster, zk_root):
+    create_replicated_topic(cluster, "steady", 3)
+    controller_id = json.loads(zk_root.get(f"{cluster[0].chroot}/controller")[0])["brokerid"]
+    victim = next(b for b in cluster if b.properties.read_text().startswith(f"broker.id={controller_id}\n"))
+    epoch = int(zk_root.get(f"{cluster[0].chroot}/controller_epoch")[0])
+    victim.kill9()
+    started = time.time()
+
+    def new_controller():
+        data = zk_root.exists(f"{cluster[0].chroot}/controller") and zk_root.get(f"{cluster[0].chroot}/controller")[0]
+        return data and json.loads(data)["brokerid"] != controller_id
+
+    await_condition("another broker becomes controller", new_controller)
+    print(f"new controller {time.time() - started:.1f} s after kill -9 (session timeout 4 s)")
+    assert int(zk_root.get(f"{cluster[0].chroot}/controller_epoch")[0]) == epoch + 1
+    await_condition("every partition has a live leader", lambda: all(
+        state(zk_root, cluster[0], "steady", p)["leader"] not in (-1, controller_id) for p in range(3)))
+    delivered, failures = produce(cluster, "steady", [b"after the controller died"] * 10)
+    assert not failures

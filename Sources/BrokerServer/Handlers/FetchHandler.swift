@@ -24,12 +24,13 @@ struct FetchHandler: KafkaPartsHandler {
     let replicas: ReplicaManager
 
     func handle(_ request: FetchRequest, context: RequestContext) async throws -> [ResponsePart] {
+        let partitions = Set(request.topics.flatMap { topic in topic.partitions.map { TopicPartition(topic.topic, $0.partition) } })
+        let mark = await self.replicas.notifier.mark(partitions)  // before reading: no append is missed
         var (response, records) = try await self.read(request, version: context.version)
         let available = records.reduce(0) { $0 + $1.count }
         let failed = response.responses.contains { $0.partitions.contains { $0.errorCode != 0 } }
         if available < Int(request.minBytes), request.maxWaitMs > 0, !failed {
-            let partitions = Set(request.topics.flatMap { topic in topic.partitions.map { TopicPartition(topic.topic, $0.partition) } })
-            await self.replicas.notifier.wait(for: partitions, timeout: .milliseconds(Int64(request.maxWaitMs)))
+            await self.replicas.notifier.wait(since: mark, timeout: .milliseconds(Int64(request.maxWaitMs)))
             (response, records) = try await self.read(request, version: context.version)
         }
         return FetchResponseParts.encode(response, records: records, version: context.version, correlationId: context.correlationId)

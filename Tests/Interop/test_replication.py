@@ -208,3 +208,85 @@ def test_a_killed_controller_is_replaced_and_no_partition_is_left_leaderless(clu
         state(zk_root, cluster[0], "steady", p)["leader"] not in (-1, controller_id) for p in range(3)))
     delivered, failures = produce(cluster, "steady", [b"after the controller died"] * 10)
     assert not failures
+
+
+def test_acknowledged_records_survive_kills_and_a_stall_exactly_once(ferry_bin, zk_connect, tmp_path, zk_root):
+    """The issue's chaos run: RF 3, min.insync.replicas 2, acks=all with the idempotent producer, while the leader
+    is killed (-9) and restarted, a follower is killed and restarted, and one broker is stopped (SIGSTOP) past the
+    replica lag time. Every acknowledged record is then readable exactly once, in order, and the replicas agree."""
+    import signal
+    import threading
+    import uuid
+    from confluent_kafka import Producer
+    chroot = f"/ferry-chaos-{uuid.uuid4().hex[:8]}"
+    extra = "replica.lag.time.max.ms=1500\n"
+    brokers = [BrokerProcess(ferry_bin, zk_connect, tmp_path, broker_id=i, chroot=chroot, extra=extra) for i in (1, 2, 3)]
+    for broker in brokers:
+        broker.wait_serving()
+
+    def by_id(broker_id):
+        return next(b for b in brokers if b.properties.read_text().startswith(f"broker.id={broker_id}\n"))
+
+    try:
+        create_replicated_topic(brokers, "chaos", 1)
+        acknowledged, errors = [], []
+        stop = threading.Event()
+
+        def produce_stream():
+            producer = Producer({"bootstrap.servers": ",".join(f"127.0.0.1:{b.port}" for b in brokers),
+                                 "enable.idempotence": True, "acks": "all", "linger.ms": 1,
+                                 "message.timeout.ms": 60000, "retry.backoff.ms": 20})
+            number = 0
+            while not stop.is_set():
+                producer.produce("chaos", value=str(number).encode(), partition=0,
+                                 on_delivery=lambda err, msg: errors.append(err) if err else acknowledged.append(int(msg.value())))
+                number += 1
+                producer.poll(0)
+                time.sleep(0.002)
+            producer.flush(60)
+
+        thread = threading.Thread(target=produce_stream)
+        thread.start()
+        await_condition("records flow", lambda: len(acknowledged) > 100)
+
+        leader = by_id(state(zk_root, brokers[0], "chaos", 0)["leader"])
+        leader.kill9()
+        await_condition("a new leader", lambda: state(zk_root, brokers[0], "chaos", 0)["leader"] not in (-1, int(leader.properties.read_text().split("\n")[0].split("=")[1])))
+        count = len(acknowledged)
+        await_condition("records flow again", lambda: len(acknowledged) > count + 100)
+        leader.restart()
+        await_condition("the ISR is whole again", lambda: len(state(zk_root, brokers[0], "chaos", 0)["isr"]) == 3)
+
+        current = state(zk_root, brokers[0], "chaos", 0)["leader"]
+        follower = next(b for b in brokers if b is not by_id(current))
+        follower.kill9()
+        count = len(acknowledged)
+        await_condition("records flow with a follower dead", lambda: len(acknowledged) > count + 100)
+        follower.restart()
+        await_condition("the ISR is whole again", lambda: len(state(zk_root, brokers[0], "chaos", 0)["isr"]) == 3)
+
+        current = state(zk_root, brokers[0], "chaos", 0)["leader"]
+        stalled = next(b for b in brokers if b is not by_id(current))
+        stalled_id = int(stalled.properties.read_text().split("\n")[0].split("=")[1])
+        stalled.process.send_signal(signal.SIGSTOP)
+        await_condition("the stalled follower leaves the ISR", lambda: stalled_id not in state(zk_root, brokers[0], "chaos", 0)["isr"])
+        stalled.process.send_signal(signal.SIGCONT)
+        await_condition("it rejoins", lambda: len(state(zk_root, brokers[0], "chaos", 0)["isr"]) == 3)
+
+        count = len(acknowledged)
+        await_condition("records flow at the end", lambda: len(acknowledged) > count + 100)
+        stop.set()
+        thread.join(90)
+        assert not errors, errors[:3]
+
+        seen = consume_all(brokers, "chaos", 1, len(acknowledged))
+        values = [int(v) for _, _, v in seen]
+        assert len(values) == len(set(values)), "a record was stored twice"
+        assert set(acknowledged) <= set(values), "an acknowledged record was lost"
+        assert values == sorted(values), "records out of order"
+        await_condition("the three replicas hold the same bytes", lambda: len({log_digest(b, "chaos", 0) for b in brokers}) == 1)
+    finally:
+        for broker in brokers:
+            if broker.process.poll() is None:
+                broker.process.send_signal(signal.SIGCONT)
+                broker.stop()

@@ -111,6 +111,13 @@ public enum Broker {
             group.addTask { await storage.run() }
             group.addTask { await controller.run() }
             group.addTask { await fetchers.run() }
+            group.addTask {
+                var generation = -1
+                while !Task.isCancelled {
+                    await replicas.deleteReplicasNoLongerAssigned()
+                    generation = await metadata.waitForChange(after: generation, timeout: .seconds(5))
+                }
+            }
             if config.autoLeaderRebalanceEnable {
                 group.addTask { [logger] in
                     while !Task.isCancelled {

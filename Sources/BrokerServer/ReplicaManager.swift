@@ -67,9 +67,7 @@ struct ReplicaManager: Sendable {
         _ partition: TopicPartition, from offset: Int64, maxBytes: Int, leaderEpoch: Int32, isr: [Int32], replica: Int32? = nil
     ) async -> ReadResult {
         do {
-            let (logStartOffset, logEndOffset) = try await self.storage.withLog(partition, create: true) { log in
-                (log.logStartOffset, log.logEndOffset)
-            }!
+            let (logStartOffset, logEndOffset) = try await self.positions(partition)
             let now = wallClockMillis()
             if let replica {
                 guard offset >= logStartOffset, offset <= logEndOffset else {
@@ -96,9 +94,7 @@ struct ReplicaManager: Sendable {
 
     /// The high watermark of a led partition (computed now).
     func highWatermark(_ partition: TopicPartition, leaderEpoch: Int32, isr: [Int32]) async throws -> Int64 {
-        let (logStartOffset, logEndOffset) = try await self.storage.withLog(partition, create: true) { log in
-            (log.logStartOffset, log.logEndOffset)
-        }!
+        let (logStartOffset, logEndOffset) = try await self.positions(partition)
         return await self.replication.leaderUpdate(
             partition, leaderEpoch: leaderEpoch, isr: isr, logEndOffset: logEndOffset, logStartOffset: logStartOffset,
             nowMs: wallClockMillis()
@@ -108,19 +104,41 @@ struct ReplicaManager: Sendable {
     /// ListOffsets v0: the old offset list, capped at the high watermark as Kafka caps it for consumers.
     func legacyOffsets(_ partition: TopicPartition, timestamp: Int64, maxCount: Int, leaderEpoch: Int32, isr: [Int32]) async throws -> [Int64] {
         let highWatermark = try await self.highWatermark(partition, leaderEpoch: leaderEpoch, isr: isr)
-        return try await self.storage.withLog(partition, create: true) { log in
+        return try await self.storage.withLog(partition) { log in
             let offsets = try log.legacyOffsets(before: timestamp, maxCount: maxCount)
             guard offsets.contains(where: { $0 > highWatermark }) else { return offsets }
             return Array(([highWatermark] + offsets.drop { $0 > highWatermark }).prefix(maxCount))
-        }!
+        } ?? [0]
     }
 
     /// ListOffsets: -1 the high watermark, -2 the log start, otherwise the first offset at or after `timestamp`.
     func offset(_ partition: TopicPartition, timestamp: Int64, leaderEpoch: Int32, isr: [Int32]) async throws -> (offset: Int64, timestamp: Int64) {
         if timestamp == -1 { return (try await self.highWatermark(partition, leaderEpoch: leaderEpoch, isr: isr), -1) }
-        return try await self.storage.withLog(partition, create: true) { log in
+        return try await self.storage.withLog(partition) { log in
             timestamp == -2 ? (log.logStartOffset, -1) : try log.offset(forTimestamp: timestamp) ?? (-1, -1)
-        }!
+        } ?? (timestamp == -2 ? (0, -1) : (-1, -1))
+    }
+
+    /// The log start and end offsets; a partition with no log here yet (nothing appended) is empty. Reads never
+    /// create logs: a read racing a deletion (the topic, or this replica moved away) must not bring one back.
+    private func positions(_ partition: TopicPartition) async throws -> (start: Int64, end: Int64) {
+        try await self.storage.withLog(partition) { log in (log.logStartOffset, log.logEndOffset) } ?? (0, 0)
+    }
+
+    /// Deletes the local logs of partitions whose assignment no longer lists this broker (a finished
+    /// reassignment moved them away; Kafka's StopReplica with delete). Partitions of topics not known are kept.
+    func deleteReplicasNoLongerAssigned() async {
+        let topics = await self.metadata.topics
+        for partition in await self.storage.partitions() {
+            guard let replicas = topics[partition.topic]?.assignment.partitions[partition.partition], !replicas.contains(self.brokerId)
+            else { continue }
+            do {
+                try await self.storage.deleteLog(partition)
+                self.logger.notice("deleted the log of \(partition): this broker is no longer one of its replicas \(replicas)")
+            } catch {
+                self.logger.error("could not delete the log of \(partition): \(error)")
+            }
+        }
     }
 
     // MARK: ISR changes (the leader's)

@@ -102,6 +102,7 @@ public actor Controller {
             follow(self.client.follow(children: ZNodes.deleteTopics)),
             follow(self.client.follow(children: ZNodes.isrChangeNotification)),
             follow(self.client.follow(node: ZNodes.preferredReplicaElection)),
+            follow(self.client.follow(node: ZNodes.reassignPartitions)),
         ]
         var topicFollowers: [String: Task<Void, Never>] = [:]
         defer {
@@ -122,6 +123,7 @@ public actor Controller {
                 try await self.electLeaders(term, topics: topics.sorted(), live: live)
                 try await self.removeIsrChangeNotifications(term)
                 try await self.handlePreferredReplicaElectionRequest(term)
+                try await self.continueReassignments(term, live: live)
             } catch let error as ZooKeeperError where error.code == .badVersion {
                 self.logger.warning("a newer controller has taken over (write fenced by /controller_epoch)")
                 return
@@ -190,16 +192,9 @@ public actor Controller {
                 guard let decision = LeaderElection.onBrokerChange(
                     assignment: replicas, state: state, live: live, uncleanAllowed: uncleanAllowed!, controllerEpoch: term.epoch)
                 else { continue }
-                do {
-                    _ = try await self.client.multi([
-                        .check(path: ZNodes.controllerEpoch, version: term.epochZNodeVersion),
-                        .setData(path: path, data: decision.state.zNodeData(), version: stateNode.stat.version),
-                    ])
-                } catch let error as ZooKeeperError where error.code == .badVersion {
-                    // Either the epoch (a successor took over: rethrown by the next write) or the state changed meanwhile.
-                    if try await self.client.exists(ZNodes.controllerEpoch)?.version != term.epochZNodeVersion { throw error }
-                    continue
-                }
+                guard try await self.conditionalWrite(
+                    [.setData(path: path, data: decision.state.zNodeData(), version: stateNode.stat.version)], term: term)
+                else { continue }
                 let next = decision.state
                 if decision.unclean {
                     self.logger.warning(
@@ -274,14 +269,10 @@ public actor Controller {
                     if next?.leader ?? -1 < 0 { results[partition] = .eligibleLeadersNotAvailable }
                 }
                 guard let next, next.leader >= 0 else { continue }
-                do {
-                    _ = try await self.client.multi([
-                        .check(path: ZNodes.controllerEpoch, version: term.epochZNodeVersion),
-                        .setData(path: path, data: next.zNodeData(), version: node.stat.version),
-                    ])
+                if try await self.conditionalWrite([.setData(path: path, data: next.zNodeData(), version: node.stat.version)], term: term) {
                     results[partition] = ErrorCode.none
                     self.logger.info("partition \(partition): leader \(next.leader) by \(type) election, leader epoch \(next.leaderEpoch)")
-                } catch let error as ZooKeeperError where error.code == .badVersion {
+                } else {
                     results[partition] = .preferredLeaderNotAvailable  // changed meanwhile; the caller may ask again
                 }
             }
@@ -296,6 +287,93 @@ public actor Controller {
         let partitions = (try? PartitionListZNode.decode(node.data, path: ZNodes.preferredReplicaElection))?.topicPartitions
         _ = try await self.elect(.preferred, partitions: partitions)
         try await self.deleteFenced([ZNodes.preferredReplicaElection], term: term)
+    }
+
+    /// Moves partitions to new replicas as `/admin/reassign_partitions` asks (Kafka's reassignment, ZooKeeper mode):
+    /// the assignment first lists the union of old and new replicas (with `adding_replicas`/`removing_replicas`), so
+    /// the new ones fetch; once every new replica is in the ISR, the leader moves into the new set if needed, the
+    /// ISR and assignment shrink to the new replicas (whose brokers then delete their old copies), and the entry is
+    /// done. The request znode goes when every entry is done. Called on every change, so progress follows ISR
+    /// changes (leaders announce them under `/isr_change_notification`).
+    private func continueReassignments(_ term: ControllerElection.Term, live: Set<Int32>) async throws {
+        guard let node = try await self.client.getIfExists(ZNodes.reassignPartitions) else { return }
+        guard let request = try? ReassignPartitionsZNode.decode(node.data) else {
+            self.logger.warning("ignoring an unreadable \(ZNodes.reassignPartitions); deleting it")
+            try await self.deleteFenced([ZNodes.reassignPartitions], term: term)
+            return
+        }
+        var pending: [ReassignPartitionsZNode.Entry] = []
+        for entry in request.partitions {
+            if try await !self.reassign(entry, term: term, live: live) { pending.append(entry) }
+        }
+        if pending.isEmpty {
+            try await self.deleteFenced([ZNodes.reassignPartitions], term: term)
+            self.logger.notice("partition reassignment complete")
+        } else if pending.count < request.partitions.count {
+            _ = try await self.conditionalWrite(
+                [.setData(path: ZNodes.reassignPartitions, data: ReassignPartitionsZNode(partitions: pending).zNodeData(), version: node.stat.version)],
+                term: term)
+        }
+    }
+
+    /// One step of one partition's reassignment. - Returns: whether it is done (or impossible, and dropped).
+    private func reassign(_ entry: ReassignPartitionsZNode.Entry, term: ControllerElection.Term, live: Set<Int32>) async throws -> Bool {
+        let target = entry.replicas
+        let topicPath = ZNodes.topic(entry.topic)
+        guard let topicNode = try await self.client.getIfExists(topicPath),
+              var assignment = try? TopicAssignment.decode(topicNode.data, topic: entry.topic),
+              let current = assignment.partitions[entry.partition], !target.isEmpty, Set(target).count == target.count
+        else {
+            self.logger.warning("dropping the reassignment of \(entry.topic)-\(entry.partition): no such partition or a bad replica list")
+            return true
+        }
+        let original = current.filter { !(assignment.addingReplicas[entry.partition] ?? []).contains($0) }
+        if current == target && assignment.addingReplicas[entry.partition] == nil { return true }
+        let statePath = ZNodes.partitionState(entry.topic, entry.partition)
+        guard let stateNode = try await self.client.getIfExists(statePath),
+              let state = try? PartitionStateZNode.decode(stateNode.data, topic: entry.topic, partition: entry.partition)
+        else { return false }
+        let union = target + original.filter { !target.contains($0) }
+        if current != union {
+            // Step 1: every old and new replica; the new ones start fetching.
+            assignment.partitions[entry.partition] = union
+            assignment.addingReplicas[entry.partition] = target.filter { !original.contains($0) }
+            assignment.removingReplicas[entry.partition] = original.filter { !target.contains($0) }
+            if assignment.addingReplicas[entry.partition]!.isEmpty { assignment.addingReplicas.removeValue(forKey: entry.partition) }
+            if assignment.removingReplicas[entry.partition]!.isEmpty { assignment.removingReplicas.removeValue(forKey: entry.partition) }
+            guard try await self.conditionalWrite([.setData(path: topicPath, data: assignment.zNodeData(), version: topicNode.stat.version)], term: term)
+            else { return false }
+            self.logger.info("reassigning \(entry.topic)-\(entry.partition) from \(original) to \(target)")
+            return false
+        }
+        guard target.allSatisfy(state.isr.contains) else { return false }  // wait for the new replicas to catch up
+        // Step 2: leader into the new set, ISR and assignment down to it.
+        let leader = target.contains(state.leader) ? state.leader : target.first { live.contains($0) && state.isr.contains($0) }
+        guard let leader else { return false }
+        let next = PartitionStateZNode(
+            leader: leader, leaderEpoch: state.leaderEpoch + 1, isr: state.isr.filter(target.contains), controllerEpoch: term.epoch)
+        assignment.partitions[entry.partition] = target
+        assignment.addingReplicas.removeValue(forKey: entry.partition)
+        assignment.removingReplicas.removeValue(forKey: entry.partition)
+        guard try await self.conditionalWrite([
+            .setData(path: statePath, data: next.zNodeData(), version: stateNode.stat.version),
+            .setData(path: topicPath, data: assignment.zNodeData(), version: topicNode.stat.version),
+        ], term: term) else { return false }
+        self.logger.notice("reassigned \(entry.topic)-\(entry.partition) to \(target): leader \(leader), isr \(next.isr)")
+        return true
+    }
+
+    /// Runs compare-and-set `operations` fenced by the controller epoch.
+    /// - Returns: false if a znode changed meanwhile (re-examined at the next change).
+    /// - Throws: the `badVersion` error when the epoch itself moved (a successor controller).
+    private func conditionalWrite(_ operations: [ZooKeeperOperation], term: ControllerElection.Term) async throws -> Bool {
+        do {
+            _ = try await self.client.multi([.check(path: ZNodes.controllerEpoch, version: term.epochZNodeVersion)] + operations)
+            return true
+        } catch let error as ZooKeeperError where error.code == .badVersion {
+            if try await self.client.exists(ZNodes.controllerEpoch)?.version != term.epochZNodeVersion { throw error }
+            return false
+        }
     }
 
     /// Automatic rebalancing (`auto.leader.rebalance.enable`): when more than
@@ -347,13 +425,9 @@ public actor Controller {
                 case .stuck:
                     remaining.append(TopicPartition(topic, partition))
                 case .moved(let next):
-                    do {
-                        _ = try await self.client.multi([
-                            .check(path: ZNodes.controllerEpoch, version: term.epochZNodeVersion),
-                            .setData(path: path, data: next.zNodeData(), version: stateNode.stat.version),
-                        ])
+                    if try await self.conditionalWrite([.setData(path: path, data: next.zNodeData(), version: stateNode.stat.version)], term: term) {
                         self.logger.info("partition \(topic)-\(partition): leader \(next.leader), isr \(next.isr) (controlled shutdown of \(broker))")
-                    } catch let error as ZooKeeperError where error.code == .badVersion {
+                    } else {
                         remaining.append(TopicPartition(topic, partition))  // changed meanwhile: the broker asks again
                     }
                 }

@@ -20,6 +20,7 @@ public enum ZNodes {
     public static let controllerEpoch = "/controller_epoch"
     public static let deleteTopics = "/admin/delete_topics"
     public static let preferredReplicaElection = "/admin/preferred_replica_election"
+    public static let reassignPartitions = "/admin/reassign_partitions"
     public static let isrChangeNotification = "/isr_change_notification"
     public static let configChanges = "/config/changes"
     public static let producerIdBlock = "/latest_producer_id_block"
@@ -281,6 +282,29 @@ public struct ConfigChangeNotification: Codable, Hashable, Sendable {
     public var path: String? { self.entityPath ?? self.entityType.flatMap { type in self.entityName.map { "\(type)/\($0)" } } }
 
     public static func decode(_ data: [UInt8]) throws -> Self { try decodeZNode(Self.self, data, path: ZNodes.configChanges) }
+}
+
+/// `/admin/reassign_partitions`: `{"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,2]}]}`, the
+/// legacy reassignment request (`kafka-reassign-partitions.sh --zookeeper`).
+public struct ReassignPartitionsZNode: Codable, Hashable, Sendable {
+    public struct Entry: Codable, Hashable, Sendable {
+        public var topic: String
+        public var partition: Int32
+        public var replicas: [Int32]
+
+        public init(topic: String, partition: Int32, replicas: [Int32]) {
+            self.topic = topic
+            self.partition = partition
+            self.replicas = replicas
+        }
+    }
+
+    public var version: Int = 1
+    public var partitions: [Entry]
+
+    public init(partitions: [Entry]) { self.partitions = partitions }
+
+    public static func decode(_ data: [UInt8]) throws -> Self { try decodeZNode(Self.self, data, path: ZNodes.reassignPartitions) }
 }
 
 /// `{"version":1,"partitions":[{"topic":"t","partition":0}]}` (ISR change notifications, preferred election).

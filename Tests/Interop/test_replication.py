@@ -290,3 +290,25 @@ def test_acknowledged_records_survive_kills_and_a_stall_exactly_once(ferry_bin, 
             if broker.process.poll() is None:
                 broker.process.send_signal(signal.SIGCONT)
                 broker.stop()
+
+
+def test_a_reassignment_moves_a_partition_and_its_data_to_new_replicas(cluster, zk_root):
+    """`kafka-reassign-partitions.sh --zookeeper` writes /admin/reassign_partitions; the controller moves the
+    partition, the new replicas catch up before the old one is dropped, and its log goes from the old broker."""
+    chroot = cluster[0].chroot
+    zk_root.create(f"{chroot}/brokers/topics/moving",
+                   json.dumps({"version": 3, "partitions": {"0": [1]}, "adding_replicas": {}, "removing_replicas": {}}).encode())
+    await_condition("partition 0 has a leader", lambda: state(zk_root, cluster[0], "moving", 0)["leader"] == 1)
+    delivered, failures = produce(cluster, "moving", [f"m{i}".encode() for i in range(200)], acks=1)
+    assert not failures
+    zk_root.create(f"{chroot}/admin/reassign_partitions",
+                   json.dumps({"version": 1, "partitions": [{"topic": "moving", "partition": 0, "replicas": [2, 3]}]}).encode())
+    await_condition("the request is done", lambda: not zk_root.exists(f"{chroot}/admin/reassign_partitions"))
+    assignment = json.loads(zk_root.get(f"{chroot}/brokers/topics/moving")[0])
+    assert assignment["partitions"] == {"0": [2, 3]} and assignment["adding_replicas"] == {} and assignment["removing_replicas"] == {}
+    after = state(zk_root, cluster[0], "moving", 0)
+    assert after["leader"] in (2, 3) and sorted(after["isr"]) == [2, 3]
+    await_condition("broker 1 deleted its copy", lambda: not (cluster[0].log_dir / "moving-0").exists())
+    seen = consume_all(cluster, "moving", 1, 200)
+    assert [v for _, _, v in seen] == [f"m{i}".encode() for i in range(200)]
+    await_condition("the new replicas hold the same bytes", lambda: log_digest(cluster[1], "moving", 0) == log_digest(cluster[2], "moving", 0))

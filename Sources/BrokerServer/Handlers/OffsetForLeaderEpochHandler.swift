@@ -24,9 +24,10 @@ struct OffsetForLeaderEpochHandler: KafkaRequestHandler {
                     result.errorCode = code.rawValue
                 case .leader:
                     do {
-                        let answer = try await self.replicas.storage.withLog(partition, create: true) { log in
+                        // No log here yet: nothing was written in any epoch (Kafka's UNDEFINED answer).
+                        let answer = try await self.replicas.storage.withLog(partition) { log in
                             log.leaderEpochs.endOffset(for: requested.leaderEpoch, logEndOffset: log.logEndOffset)
-                        }!
+                        } ?? (epoch: -1, endOffset: -1)
                         result.leaderEpoch = answer.epoch
                         result.endOffset = answer.endOffset
                     } catch {

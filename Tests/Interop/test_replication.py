@@ -40,10 +40,10 @@ def create_replicated_topic(cluster, name, partitions, min_insync=2):
     admin.close()
 
 
-def produce(cluster, topic, values, acks="all", **extra):
+def produce(cluster, topic, values, acks="all", linger_ms=2, **extra):
     from confluent_kafka import Producer
     producer = Producer({"bootstrap.servers": ",".join(f"127.0.0.1:{b.port}" for b in cluster if b.process.poll() is None),
-                         "acks": acks, "linger.ms": 2, **extra})
+                         "acks": acks, "linger.ms": linger_ms, **extra})
     failures, delivered = [], []
     for value in values:
         producer.produce(topic, value=value, on_delivery=lambda err, msg: (failures if err else delivered).append(err or msg))
@@ -312,3 +312,52 @@ def test_a_reassignment_moves_a_partition_and_its_data_to_new_replicas(cluster, 
     seen = consume_all(cluster, "moving", 1, 200)
     assert [v for _, _, v in seen] == [f"m{i}".encode() for i in range(200)]
     await_condition("the new replicas hold the same bytes", lambda: log_digest(cluster[1], "moving", 0) == log_digest(cluster[2], "moving", 0))
+
+
+def test_a_zookeeper_server_dies_during_traffic_and_clients_notice_nothing(cluster, zk_root, zk_conf_dir):
+    """One of the three ZooKeeper servers is killed mid-stream: the brokers' sessions move to the others, nothing
+    fails, and the server comes back."""
+    import pathlib
+    import subprocess
+    import threading
+    script = pathlib.Path(__file__).resolve().parents[2] / "scripts" / "zk-ensemble.sh"
+    create_replicated_topic(cluster, "steady-zk", 1)
+    results = {}
+
+    def stream():
+        results["delivered"], results["failures"] = produce(cluster, "steady-zk", [f"z{i}".encode() for i in range(3000)], linger_ms=1)
+
+    thread = threading.Thread(target=stream)
+    thread.start()
+    subprocess.run(["bash", script, "--conf-dir", zk_conf_dir, "kill", "2"], check=True, capture_output=True)
+    thread.join(120)
+    try:
+        assert not results["failures"] and len(results["delivered"]) == 3000
+        # The cluster still makes decisions: a topic created after the loss gets leaders.
+        create_replicated_topic(cluster, "after-zk-loss", 1)
+        assert state(zk_root, cluster[0], "after-zk-loss", 0)["leader"] in (1, 2, 3)
+    finally:
+        subprocess.run(["bash", script, "--conf-dir", zk_conf_dir, "start", "2"], check=True, capture_output=True)
+
+
+def test_a_broker_whose_session_expires_loses_leadership_rejoins_and_catches_up(cluster, zk_root):
+    """SIGSTOP past the ZooKeeper session timeout: the ephemeral registration goes, the controller moves the
+    leadership, the broker re-registers on SIGCONT, follows the new leader and ends with identical bytes."""
+    import signal
+    create_replicated_topic(cluster, "expiring", 1)
+    delivered, failures = produce(cluster, "expiring", [f"a{i}".encode() for i in range(100)])
+    assert not failures
+    leader_id = state(zk_root, cluster[0], "expiring", 0)["leader"]
+    leader = next(b for b in cluster if b.properties.read_text().startswith(f"broker.id={leader_id}\n"))
+    leader.process.send_signal(signal.SIGSTOP)
+    try:
+        await_condition("its registration expires", lambda: not zk_root.exists(f"{leader.chroot}/brokers/ids/{leader_id}"))
+        await_condition("another broker leads", lambda: state(zk_root, cluster[0], "expiring", 0)["leader"] not in (-1, leader_id))
+        delivered, failures = produce([b for b in cluster if b is not leader], "expiring", [f"b{i}".encode() for i in range(100)])
+        assert not failures
+    finally:
+        leader.process.send_signal(signal.SIGCONT)
+    await_condition("it registers again", lambda: zk_root.exists(f"{leader.chroot}/brokers/ids/{leader_id}"))
+    await_condition("it rejoins the ISR", lambda: leader_id in state(zk_root, cluster[0], "expiring", 0)["isr"])
+    await_condition("every replica holds the same bytes", lambda: len({log_digest(b, "expiring", 0) for b in cluster}) == 1)
+    assert "session" in leader.output.read_text().lower()

@@ -24,6 +24,20 @@ def state(zk_root, broker, topic, partition):
     return json.loads(zk_root.get(f"{broker.chroot}/brokers/topics/{topic}/partitions/{partition}/state")[0])
 
 
+def metadata_agrees_with_zookeeper(cluster, zk_root, topic):
+    """What clients see through the Metadata API (leader, replicas, ISR) is what ZooKeeper holds."""
+    from confluent_kafka.admin import AdminClient
+    live = [b for b in cluster if b.process.poll() is None]
+    metadata = AdminClient({"bootstrap.servers": ",".join(f"127.0.0.1:{b.port}" for b in live)}).list_topics(topic, timeout=10)
+    assignment = json.loads(zk_root.get(f"{cluster[0].chroot}/brokers/topics/{topic}")[0])["partitions"]
+    for p, partition in metadata.topics[topic].partitions.items():
+        zk_state = state(zk_root, cluster[0], topic, p)
+        if (partition.leader, list(partition.replicas), sorted(partition.isrs)) != (
+                zk_state["leader"], assignment[str(p)], sorted(zk_state["isr"])):
+            return False
+    return True
+
+
 def log_digest(broker, topic, partition):
     """The bytes of a replica's log segments, in order."""
     digest = hashlib.sha256()
@@ -96,6 +110,7 @@ def test_a_killed_leader_is_replaced_and_catches_up_when_it_returns(cluster, zk_
     print(f"failover after kill -9: {time.time() - started:.1f} s (session timeout 4 s)")
     after = state(zk_root, cluster[0], "failover", 0)
     assert after["leader_epoch"] > epoch and leader_id not in after["isr"]
+    await_condition("Metadata shows the new leader", lambda: metadata_agrees_with_zookeeper(cluster, zk_root, "failover"))
     delivered, failures = produce(cluster, "failover", [f"after {i}".encode() for i in range(100)])
     assert not failures and len(delivered) == 100
     leader.restart()
@@ -144,6 +159,7 @@ def test_preferred_leaders_come_back_on_request(cluster, zk_root):
     result = admin.elect_leaders(ElectionType.PREFERRED, [TopicPartition("preferred", 0)]).result(timeout=20)
     assert result[TopicPartition("preferred", 0)] is None, result
     assert state(zk_root, cluster[0], "preferred", 0)["leader"] == preferred
+    await_condition("Metadata shows the preferred leader", lambda: metadata_agrees_with_zookeeper(cluster, zk_root, "preferred"))
 
     # The legacy request znode (kafka-preferred-replica-election.sh): the controller acts on it and deletes it.
     other = next(b for b in cluster if b.properties.read_text().startswith(f"broker.id={assignment['1'][0]}\n"))
@@ -304,6 +320,7 @@ def test_a_reassignment_moves_a_partition_and_its_data_to_new_replicas(cluster, 
     zk_root.create(f"{chroot}/admin/reassign_partitions",
                    json.dumps({"version": 1, "partitions": [{"topic": "moving", "partition": 0, "replicas": [2, 3]}]}).encode())
     await_condition("the request is done", lambda: not zk_root.exists(f"{chroot}/admin/reassign_partitions"))
+    await_condition("Metadata shows the new replicas", lambda: metadata_agrees_with_zookeeper(cluster, zk_root, "moving"))
     assignment = json.loads(zk_root.get(f"{chroot}/brokers/topics/moving")[0])
     assert assignment["partitions"] == {"0": [2, 3]} and assignment["adding_replicas"] == {} and assignment["removing_replicas"] == {}
     after = state(zk_root, cluster[0], "moving", 0)

@@ -21,6 +21,26 @@ struct ControllerTests {
         try await client.create(ZNodes.broker(id), data: registration.zNodeData(), mode: .ephemeral)
     }
 
+    /// Runs `body` with broker 1's controller running in a fresh cluster where `brokers` are registered, then
+    /// cleans up.
+    func withController(
+        brokers: [Int32], deleteTopicEnable: Bool = true, _ name: String = #function,
+        _ body: @Sendable (_ client: ZooKeeperClient, _ controller: Controller) async throws -> Void
+    ) async throws {
+        try await EnsembleAccess.shared.shared {
+            let (root, base) = try await self.cluster(name)
+            let client = try await TestEnsemble.client(chroot: base)
+            for id in brokers { try await self.registerBroker(id, on: client) }
+            let controller = Controller(brokerId: 1, client: client, deleteTopicEnable: deleteTopicEnable)
+            let run = Task { await controller.run() }
+            defer { run.cancel() }
+            try await body(client, controller)
+            await client.close()
+            try await root.deleteRecursively(base)
+            await root.close()
+        }
+    }
+
     @Test func oneCandidateWinsAndTheOtherTakesOverWithTheNextEpoch() async throws {
         try await EnsembleAccess.shared.shared {
             let (root, base) = try await self.cluster()
@@ -49,13 +69,7 @@ struct ControllerTests {
     }
 
     @Test func newTopicsGetLeaderAndISRFromTheLiveReplicasInAssignmentOrder() async throws {
-        try await EnsembleAccess.shared.shared {
-            let (root, base) = try await self.cluster()
-            let client = try await TestEnsemble.client(chroot: base)
-            try await self.registerBroker(1, on: client)
-            try await self.registerBroker(2, on: client)
-            let controller = Controller(brokerId: 1, client: client)
-            let run = Task { await controller.run() }
+        try await self.withController(brokers: [1, 2]) { client, controller in
             try await eventually("the controller is elected") { await controller.isActive }
 
             let assignment = TopicAssignment(partitions: [0: [2, 1], 1: [3, 1], 2: [3]])
@@ -75,21 +89,11 @@ struct ControllerTests {
             try await eventually("partition 2 gets a state once broker 3 is live") {
                 (try? await client.exists(ZNodes.partitionState("orders", 2))) != nil
             }
-            run.cancel()
-            await client.close()
-            try await root.deleteRecursively(base)
-            await root.close()
         }
     }
 
     @Test func addedPartitionsGetStatesToo() async throws {
-        try await EnsembleAccess.shared.shared {
-            let (root, base) = try await self.cluster()
-            let client = try await TestEnsemble.client(chroot: base)
-            try await self.registerBroker(1, on: client)
-            try await self.registerBroker(2, on: client)
-            let controller = Controller(brokerId: 1, client: client)
-            let run = Task { await controller.run() }
+        try await self.withController(brokers: [1, 2]) { client, _ in
             try await client.create(ZNodes.topic("grows"), data: TopicAssignment(partitions: [0: [1]], topicId: "x").zNodeData())
             try await eventually("partition 0 gets a state") { (try? await client.exists(ZNodes.partitionState("grows", 0))) != nil }
             let admin = TopicAdmin(client: client)
@@ -103,20 +107,11 @@ struct ControllerTests {
             let assignment = try TopicAssignment.decode(try await client.get(ZNodes.topic("grows")).data, topic: "grows")
             #expect(assignment.topicId == "x" && assignment.partitions[0] == [1])
             await #expect(throws: TopicAdmin.Failure.self) { try await admin.addPartitions("grows", count: 2, brokers: [.init(id: 1)]) }
-            run.cancel()
-            await client.close()
-            try await root.deleteRecursively(base)
-            await root.close()
         }
     }
 
     @Test func markedTopicsAreDeletedOnceEveryReplicaBrokerIsLive() async throws {
-        try await EnsembleAccess.shared.shared {
-            let (root, base) = try await self.cluster()
-            let client = try await TestEnsemble.client(chroot: base)
-            try await self.registerBroker(1, on: client)
-            let controller = Controller(brokerId: 1, client: client)
-            let run = Task { await controller.run() }
+        try await self.withController(brokers: [1]) { client, _ in
             let admin = TopicAdmin(client: client)
             try await admin.create(name: "doomed", partitions: 2, replicationFactor: 1, brokers: [.init(id: 1)], config: ["retention.ms": "1000"])
             try await client.create(ZNodes.topic("waits"), data: TopicAssignment(partitions: [0: [1], 1: [2]]).zNodeData())
@@ -135,28 +130,15 @@ struct ControllerTests {
             #expect(try await client.exists(ZNodes.deleteTopic("waits")) != nil)
             try await self.registerBroker(2, on: client)
             try await eventually("waits is deleted once broker 2 is back") { (try? await client.exists(ZNodes.topic("waits"))) == nil }
-            run.cancel()
-            await client.close()
-            try await root.deleteRecursively(base)
-            await root.close()
         }
     }
 
     @Test func withDeletionDisabledTheMarkIsRemovedAndTheTopicKept() async throws {
-        try await EnsembleAccess.shared.shared {
-            let (root, base) = try await self.cluster()
-            let client = try await TestEnsemble.client(chroot: base)
-            try await self.registerBroker(1, on: client)
-            let controller = Controller(brokerId: 1, client: client, deleteTopicEnable: false)
-            let run = Task { await controller.run() }
+        try await self.withController(brokers: [1], deleteTopicEnable: false) { client, _ in
             try await client.create(ZNodes.topic("kept"), data: TopicAssignment(partitions: [0: [1]]).zNodeData())
             try await TopicAdmin(client: client).markForDeletion("kept")
             try await eventually("the mark is removed") { (try? await client.exists(ZNodes.deleteTopic("kept"))) == nil }
             #expect(try await client.exists(ZNodes.topic("kept")) != nil)
-            run.cancel()
-            await client.close()
-            try await root.deleteRecursively(base)
-            await root.close()
         }
     }
 

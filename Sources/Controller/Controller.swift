@@ -231,16 +231,14 @@ public actor Controller {
     public func elect(_ type: ElectionType, partitions: [TopicPartition]?) async throws -> [TopicPartition: ErrorCode] {
         guard let term = self.term else { throw ControllerError.notController }
         let live = Set(try await self.client.children(ZNodes.brokerIds).compactMap(Int32.init))
-        var wanted: [String: Set<Int32>?] = [:]
-        if let partitions {
-            for partition in partitions { wanted[partition.topic, default: Set<Int32>()]?.insert(partition.partition) }
-        } else {
-            for topic in try await self.client.children(ZNodes.brokerTopics) { wanted[topic] = .some(nil) }
-        }
+        // The requested partitions by topic; nil means every partition of every topic.
+        let requested = partitions.map { Dictionary(grouping: $0, by: \.topic).mapValues { Set($0.map(\.partition)) } }
+        var topics = requested.map { Array($0.keys) } ?? []
+        if requested == nil { topics = try await self.client.children(ZNodes.brokerTopics) }
         var results: [TopicPartition: ErrorCode] = [:]
-        for (topic, only) in wanted.sorted(by: { $0.key < $1.key }) {
+        for topic in topics.sorted() {
             let assignment = try await self.client.getIfExists(ZNodes.topic(topic)).flatMap { try? TopicAssignment.decode($0.data, topic: topic) }
-            let ids = only ?? Set(assignment?.partitions.keys.map { $0 } ?? [])
+            let ids = requested?[topic] ?? Set(assignment?.partitions.keys.map { $0 } ?? [])
             for id in ids.sorted() {
                 let partition = TopicPartition(topic, id)
                 let path = ZNodes.partitionState(topic, id)

@@ -47,6 +47,13 @@ public struct LeaderEpochCache: Sendable {
         try self.save()
     }
 
+    /// Forgets every epoch (the log was emptied and restarted at another offset).
+    mutating func removeAll() throws {
+        guard !self.entries.isEmpty else { return }
+        self.entries = []
+        try self.save()
+    }
+
     /// OffsetForLeaderEpoch's answer for `epoch` (Kafka's `LeaderEpochFileCache.endOffsetFor`): the latest epoch
     /// ends at the log end; an older one at the start of the next larger epoch, reported with the largest known
     /// epoch at or below it (or the requested one if none is); an epoch with no larger one after it, other than

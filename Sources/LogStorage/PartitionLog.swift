@@ -350,7 +350,7 @@ public final class PartitionLog {
         self.segments = [try LogSegment(directory: self.directory, baseOffset: offset, config: self.config, create: true)]
         self.logStartOffset = offset
         self.recoveryPoint = offset
-        try self.leaderEpochs.truncate(fromEnd: offset)
+        try self.leaderEpochs.removeAll()  // the old epochs describe records that are gone (Kafka: clearAndFlush)
         try self.rebuildProducerState()
         self.checkInvariant()
     }

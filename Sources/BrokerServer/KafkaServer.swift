@@ -35,7 +35,6 @@ final class KafkaServer: Sendable {
             .bind(host: host.isEmpty ? "0.0.0.0" : host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: maxFrameBytes)))
-                    try channel.pipeline.syncOperations.addHandler(FileRegionCloser())
                     return try NIOAsyncChannel<ByteBuffer, IOData>(wrappingChannelSynchronously: channel)
                 }
             }
@@ -72,15 +71,28 @@ final class KafkaServer: Sendable {
         return self.connections.openCount
     }
 
-    /// A part as NIO writes it: bytes, or a file region on a descriptor of its own (closed once written).
-    private static func ioData(_ part: ResponsePart) throws -> IOData {
-        switch part {
-        case .bytes(let buffer):
-            return .byteBuffer(buffer)
-        case .file(let slice):
-            let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: try slice.file.duplicateDescriptor())
-            return .fileRegion(FileRegion(fileHandle: handle, readerIndex: Int(slice.position), endIndex: Int(slice.position) + slice.length))
+    /// Writes a response's parts and returns once NIO has written them (or failed to). Each file region gets a
+    /// duplicated descriptor, closed here after the writes complete: NIO completes every write promise, even when
+    /// the channel closed meanwhile and the data was dropped, so no descriptor leaks and none closes early (a
+    /// segment may be deleted by retention meanwhile; the duplicate keeps it readable).
+    private static func send(_ parts: [ResponsePart], on channel: any Channel) async throws {
+        var handles: [NIOFileHandle] = []
+        defer { for handle in handles { try? handle.close() } }
+        // Descriptors first: if one cannot be had, nothing has been written yet.
+        let data: [IOData] = try parts.map { part in
+            switch part {
+            case .bytes(let buffer):
+                return .byteBuffer(buffer)
+            case .file(let slice):
+                let handle = NIOFileHandle(_deprecatedTakingOwnershipOfDescriptor: try slice.file.duplicateDescriptor())
+                handles.append(handle)
+                return .fileRegion(FileRegion(fileHandle: handle, readerIndex: Int(slice.position), endIndex: Int(slice.position) + slice.length))
+            }
         }
+        let last = data.map { channel.write($0) }.last
+        channel.flush()
+        // Writes complete in order, so the last one completing means all did.
+        try await last?.get()
     }
 
     private func serve(_ connection: NIOAsyncChannel<ByteBuffer, IOData>) async {
@@ -92,11 +104,11 @@ final class KafkaServer: Sendable {
         }
         defer { self.connections.closed(channel) }
         do {
-            try await connection.executeThenClose { inbound, outbound in
+            try await connection.executeThenClose { inbound, _ in
                 for try await frame in inbound {
                     guard self.connections.begin(channel) else { return }  // draining: start nothing new
                     switch await self.router.route(frame, peer: peer) {
-                    case .respond(let parts): try await outbound.write(contentsOf: try parts.map(Self.ioData))
+                    case .respond(let parts): try await Self.send(parts, on: channel)
                     case .noResponse: break
                     case .close(let reason):
                         self.logger.warning("closing connection from \(peer): \(reason)")
@@ -162,25 +174,5 @@ private final class ConnectionTracker: Sendable {
             return state.connections.values.filter { !$0.busy }.map(\.channel)
         }
         for channel in idle { channel.close(promise: nil) }
-    }
-}
-
-/// Closes the descriptor of each file region once NIO has sent it (or failed to): the region owns a duplicate, so
-/// a segment deleted meanwhile by retention stays readable until then.
-private final class FileRegionCloser: ChannelOutboundHandler, Sendable {
-    typealias OutboundIn = IOData
-    typealias OutboundOut = IOData
-
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        guard case .fileRegion(let region) = Self.unwrapOutboundIn(data) else {
-            context.write(data, promise: promise)
-            return
-        }
-        let written = context.eventLoop.makePromise(of: Void.self)
-        written.futureResult.whenComplete { result in
-            try? region.fileHandle.close()
-            promise?.completeWith(result)
-        }
-        context.write(data, promise: written)
     }
 }

@@ -95,12 +95,19 @@ class BrokerProcess:
             time.sleep(0.05)
         raise AssertionError(f"broker did not start: {self.output.read_text()}")
 
+    def assert_no_crash(self):
+        """A broker that traps (a Swift runtime crash report) fails the test even if the test did not notice."""
+        text = self.output.read_text(errors="replace")
+        assert "Program crashed" not in text and "Fatal error" not in text, f"broker crashed:\n{text[-4000:]}"
+
     def kill9(self):
+        self.assert_no_crash()
         self.process.kill()
         self.process.wait(timeout=10)
 
     def restart(self):
         """Starts the same broker again (same properties, port, log dirs) and waits until it serves."""
+        self.assert_no_crash()
         self.output.write_text("")
         self.process = subprocess.Popen(
             [self.ferry_bin, "server", str(self.properties)], stdout=open(self.output, "a"), stderr=subprocess.STDOUT)
@@ -109,7 +116,8 @@ class BrokerProcess:
     def stop(self):
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-            return self.process.wait(timeout=20)
+            self.process.wait(timeout=20)
+        self.assert_no_crash()
         return self.process.returncode
 
 

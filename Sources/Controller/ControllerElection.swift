@@ -36,8 +36,19 @@ public struct ControllerElection: Sendable {
             guard case .dataSet(let stat) = results[1] else { return nil }
             return Term(epoch: epoch + 1, epochZNodeVersion: stat.version)
         } catch let error as ZooKeeperError where error.code == .nodeExists || error.code == .badVersion {
-            return nil
+            return try await self.wonBeforeReconnect()
         }
+    }
+
+    /// After a lost connection the client sends the election again, and the first attempt may have won: then
+    /// `/controller` is our session's own node (Kafka's `checkedEphemeralCreate` checks the owner the same way).
+    private func wonBeforeReconnect() async throws -> Term? {
+        guard let node = try await self.client.getIfExists(ZNodes.controller),
+              node.stat.ephemeralOwner == self.client.sessionID,
+              (try? ControllerZNode.decode(node.data).brokerid) == self.brokerId
+        else { return nil }
+        let (epoch, version) = try await self.currentEpoch()
+        return Term(epoch: epoch, epochZNodeVersion: version)
     }
 
     /// The epoch and its znode version, creating `/controller_epoch` as 0 if it is missing.

@@ -238,6 +238,13 @@ public final class ZooKeeperClient: Sendable {
 
     /// Runs one request on the current session; if that session closed before the request could be sent
     /// (it expired and is being replaced), runs it on the next one.
+    ///
+    /// A request that fails with `connectionLoss` is sent again once the client has reconnected, as Kafka's
+    /// `KafkaZkClient.retryRequestsUntilConnected` does: losing one server of the ensemble is not the caller's
+    /// problem while the session lives. As there, a write may then be applied twice (a create answers
+    /// `nodeExists`, a conditional write `badVersion`); callers already handle those answers.
+    /// - Throws: `.connectionLoss` if no connection came back within the connection timeout; `.sessionExpired`
+    ///   if the session ended while the request waited.
     private func onSession<T: Sendable>(_ request: (ZooKeeperSession) async throws -> T) async throws -> T {
         while true {
             let session = try await self.session()
@@ -245,6 +252,17 @@ public final class ZooKeeperClient: Sendable {
                 return try await request(session)
             } catch is InFlightRequests.Closed {
                 continue
+            } catch let error as ZooKeeperError where error.code == .connectionLoss {
+                let reconnected: Void?
+                do {
+                    reconnected = try await withDeadline(self.configuration.connectionTimeout) {
+                        try await session.context.whenConnected.value()
+                    }
+                } catch let ended as ZooKeeperError {
+                    throw ZooKeeperError(ended.code, path: error.path, operation: error.operation)
+                }
+                guard reconnected != nil else { throw error }
+                self.logger.debug("\(error.operation ?? "request") \(error.path ?? "") lost its connection; sending it again")
             }
         }
     }

@@ -63,6 +63,39 @@ final class SessionContext: Sendable {
     let isReplacement: Bool
     private let onState: StateHandler
     private let lastState = Mutex<RawSessionState?>(nil)
+    /// Completed while the session is connected, pending while the C client reconnects, failed once the
+    /// session has ended. Requests that lost their connection wait on it before they are sent again.
+    private let connectionSignal = Mutex(OneShot<Void>())
+
+    /// The signal for the session being connected (see `connectionSignal`), as of now.
+    var whenConnected: OneShot<Void> { self.connectionSignal.withLock { $0 } }
+
+    private enum ConnectionChange {
+        case up
+        case down
+        case ended(ZooKeeperError)
+    }
+
+    /// Records that the connection came back, dropped, or the session ended for good.
+    private func record(_ change: ConnectionChange) {
+        let signal: OneShot<Void> = self.connectionSignal.withLock { signal in
+            switch (change, signal.result) {
+            case (.down, .success?), (.ended, .success?):
+                signal = OneShot()  // a past connection must not satisfy those who wait from now on
+            default:
+                break
+            }
+            return signal
+        }
+        switch change {
+        case .up: signal.complete(.success(()))
+        case .down: break
+        case .ended(let error): signal.complete(.failure(error))
+        }
+    }
+
+    /// Called when the session's handle has closed: nothing waits for a reconnect any more.
+    func sessionEnded(_ error: ZooKeeperError) { self.record(.ended(error)) }
 
     init(isReplacement: Bool, onState: @escaping StateHandler) {
         self.isReplacement = isReplacement
@@ -83,17 +116,20 @@ final class SessionContext: Sendable {
             switch state {
             case .connected:
                 isFirstConnect = self.firstConnect.complete(.success(()))
+                self.record(.up)
             case .expired:
                 self.ledger.markExpired()
                 let error = ZooKeeperError(.sessionExpired, operation: "watch")
                 self.watches.failAll(error)
                 self.firstConnect.complete(.failure(error))
+                self.record(.ended(error))
             case .authFailed:
                 let error = ZooKeeperError(.authFailed, operation: "watch")
                 self.watches.failAll(error)
                 self.firstConnect.complete(.failure(error))
+                self.record(.ended(error))
             case .connecting:
-                break
+                self.record(.down)
             }
             self.onState(self, state, sessionID, isFirstConnect)
             return
@@ -352,6 +388,7 @@ final class ZooKeeperSession: Sendable {
         let error = ZooKeeperError(self.ledger.isExpired ? .sessionExpired : .closed, operation: "watch")
         self.context.watches.failAll(error)
         self.context.firstConnect.complete(.failure(error))
+        self.context.sessionEnded(error)
     }
 
     /// Sends one request: records the box, hands a retain of it to `start` (which must pass it as the C

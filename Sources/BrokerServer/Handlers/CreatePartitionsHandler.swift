@@ -43,6 +43,8 @@ struct CreatePartitionsHandler: KafkaRequestHandler {
                     if !request.validateOnly { grown[topic.name] = Int(topic.count) }
                 } catch let failure as TopicAdmin.Failure {
                     fail(failure.code, failure.message)
+                } catch {
+                    fail(.unknownServerError, "\(error)")
                 }
             }
             response.results.append(result)

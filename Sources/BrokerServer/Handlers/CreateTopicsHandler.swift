@@ -55,6 +55,10 @@ struct CreateTopicsHandler: KafkaRequestHandler {
             } catch let failure as TopicAdmin.Failure {
                 result.errorCode = failure.code.rawValue
                 if context.version >= 1 { result.errorMessage = failure.message }
+            } catch {
+                // ZooKeeper out of reach past the connection timeout: this topic fails, the request is answered.
+                result.errorCode = ErrorCode.unknownServerError.rawValue
+                if context.version >= 1 { result.errorMessage = "\(error)" }
             }
             response.topics.append(result)
         }

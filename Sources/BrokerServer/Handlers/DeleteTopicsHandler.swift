@@ -57,6 +57,8 @@ struct DeleteTopicsHandler: KafkaRequestHandler {
                         if context.version >= 6 { result.topicId = topics[name].flatMap { $0.assignment.topicId.flatMap(KafkaUUID.init(string:)) } ?? .zero }
                     } catch let failure as TopicAdmin.Failure {
                         fail(failure.code, failure.message)
+                    } catch {
+                        fail(.unknownServerError, "\(error)")
                     }
                 }
             }

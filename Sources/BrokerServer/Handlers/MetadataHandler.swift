@@ -50,6 +50,9 @@ struct MetadataHandler: KafkaRequestHandler {
                     created[name] = .leaderNotAvailable
                 } catch let failure as TopicAdmin.Failure {
                     created[name] = failure.code == .topicAlreadyExists ? .leaderNotAvailable : failure.code
+                } catch {
+                    // ZooKeeper out of reach: the client retries its metadata request, as it does while leaders are elected.
+                    created[name] = .leaderNotAvailable
                 }
             }
         }

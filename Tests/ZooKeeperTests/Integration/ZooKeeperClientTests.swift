@@ -221,14 +221,13 @@ struct ZooKeeperClientTests {
 
             try TestEnsemble.script("kill", "\(killed)")
             do {
-                // Requests fail with connectionLoss until the client has moved to another server.
-                try await eventually("a write succeeds through another server") {
-                    do {
-                        try await client.set(base, data: Array("after".utf8))
-                        return true
-                    } catch let error as ZooKeeperError where error.code.isRetriable {
-                        return false
+                // Requests made while the client moves to another server wait for it rather than fail.
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for index in 0..<20 {
+                        group.addTask { try await client.set(base, data: Array("after-\(index)".utf8)) }
+                        group.addTask { _ = try await client.get(base) }
                     }
+                    try await group.waitForAll()
                 }
                 #expect(client.sessionID == sessionID)
                 #expect(client.currentServer != server)

@@ -114,7 +114,7 @@ public enum Broker {
             group.addTask {
                 var generation = -1
                 while !Task.isCancelled {
-                    await replicas.deleteReplicasNoLongerAssigned()
+                    await replicas.metadataChanged()
                     generation = await metadata.waitForChange(after: generation, timeout: .seconds(5))
                 }
             }
@@ -167,7 +167,9 @@ public enum Broker {
             let signal = await self.waitForTerminationSignal()
             logger.notice("[KafkaServer id=\(brokerId)] shutting down on \(signal)")
             if config.controlledShutdownEnable {
-                await self.controlledShutdown(brokerId: brokerId, config: config, metadata: metadata, controller: controller, logger: logger)
+                await self.controlledShutdown(
+                    brokerId: brokerId, brokerEpoch: await registrar.brokerEpoch, config: config, metadata: metadata, controller: controller,
+                    logger: logger)
             }
             // Long polls are answered now; requests being served finish and get their responses.
             await replicas.notifier.wakeAllForShutdown()
@@ -189,20 +191,20 @@ public enum Broker {
     /// Asks the controller to move this broker's leaderships away (Kafka's controlled shutdown), retrying while
     /// partitions remain, up to `controlled.shutdown.max.retries`; then the broker stops anyway.
     private static func controlledShutdown(
-        brokerId: Int32, config: BrokerConfig, metadata: MetadataCache, controller: Controller, logger: Logger
+        brokerId: Int32, brokerEpoch: Int64, config: BrokerConfig, metadata: MetadataCache, controller: Controller, logger: Logger
     ) async {
         for attempt in 0...config.controlledShutdownMaxRetries {
             do {
                 let remaining: [TopicPartition]
                 if await controller.isActive {
-                    remaining = try await controller.controlledShutdown(of: brokerId)
+                    remaining = try await controller.controlledShutdown(of: brokerId, brokerEpoch: brokerEpoch)
                 } else {
                     guard let id = await metadata.controllerId, let registration = await metadata.brokers[id],
                           let endpoint = registration.parsedEndpoints.first
                     else { throw BrokerStartError("no controller is known") }
                     let connection = try await BrokerConnection.connect(host: endpoint.host, port: Int(endpoint.port), clientId: "ferry-broker-\(brokerId)")
                     defer { Task { await connection.close() } }
-                    let response = try await connection.send(ControlledShutdownRequest(brokerId: brokerId), version: 3)
+                    let response = try await connection.send(ControlledShutdownRequest(brokerId: brokerId, brokerEpoch: brokerEpoch), version: 3)
                     guard response.errorCode == 0 else { throw BrokerStartError("the controller answered error \(response.errorCode)") }
                     remaining = response.remainingPartitions.map { TopicPartition($0.topicName, $0.partitionIndex) }
                 }

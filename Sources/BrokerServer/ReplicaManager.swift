@@ -48,8 +48,10 @@ struct ReplicaManager: Sendable {
         return (info, logStartOffset)
     }
 
-    /// acks=all: waits until every ISR member has the records up to `lastOffset`. - Returns: whether they did in time.
-    func waitForReplication(_ partition: TopicPartition, through lastOffset: Int64, timeout: Duration) async -> Bool {
+    /// acks=all: waits until every ISR member has the records up to `lastOffset`, the leadership moves, or `timeout`.
+    func waitForReplication(_ partition: TopicPartition, through lastOffset: Int64, timeout: Duration) async
+        -> ReplicationState.ReplicationWait
+    {
         await self.replication.waitForHighWatermark(partition, atLeast: lastOffset + 1, timeout: timeout)
     }
 
@@ -125,10 +127,21 @@ struct ReplicaManager: Sendable {
         try await self.storage.withLog(partition) { log in (log.logStartOffset, log.logEndOffset) } ?? (0, 0)
     }
 
+    /// Follows a change of the metadata: leaderships lost end (waiting acks=all produces answer at once), and
+    /// replicas no longer assigned here are deleted.
+    func metadataChanged() async {
+        let topics = await self.metadata.topics
+        var leading = Set<TopicPartition>()
+        for (name, topic) in topics {
+            for (partition, state) in topic.states where state.leader == self.brokerId { leading.insert(TopicPartition(name, partition)) }
+        }
+        await self.replication.stopLeading(allBut: leading)
+        await self.deleteReplicasNoLongerAssigned(topics)
+    }
+
     /// Deletes the local logs of partitions whose assignment no longer lists this broker (a finished
     /// reassignment moved them away; Kafka's StopReplica with delete). Partitions of topics not known are kept.
-    func deleteReplicasNoLongerAssigned() async {
-        let topics = await self.metadata.topics
+    private func deleteReplicasNoLongerAssigned(_ topics: [String: TopicMetadata]) async {
         for partition in await self.storage.partitions() {
             guard let replicas = topics[partition.topic]?.assignment.partitions[partition.partition], !replicas.contains(self.brokerId)
             else { continue }
@@ -173,6 +186,13 @@ struct ReplicaManager: Sendable {
         do {
             if try await writer.updateIsr(partition, from: state, version: version, to: isr) {
                 self.logger.notice("\(isr.count > state.isr.count ? "ISR expand" : "ISR shrink") for \(partition): \(state.isr) -> \(isr)")
+                // A smaller ISR may let the high watermark move, which answers the acks=all produces waiting for
+                // the followers that left (Kafka's maybeShrinkIsr then maybeIncrementLeaderHW).
+                let (logStartOffset, logEndOffset) = try await self.positions(partition)
+                let (_, advanced) = await self.replication.leaderUpdate(
+                    partition, leaderEpoch: state.leaderEpoch, isr: isr, logEndOffset: logEndOffset, logStartOffset: logStartOffset,
+                    nowMs: wallClockMillis())
+                if advanced { await self.notifier.appended(to: partition) }
             }
         } catch {
             self.logger.warning("could not write the ISR of \(partition): \(error)")

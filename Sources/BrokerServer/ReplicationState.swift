@@ -13,6 +13,9 @@ actor ReplicationState {
     private struct Led {
         var leaderEpoch: Int32
         var highWatermark: Int64
+        /// The ISR the high watermark was last computed with (the leader's own view: a shrink it wrote counts at
+        /// once, before the metadata cache hears of it).
+        var isr: [Int32] = []
         var followers: [Int32: Follower]
         /// When this broker became leader in this epoch: a follower never heard from counts as caught up then.
         var sinceMs: Int64
@@ -51,6 +54,7 @@ actor ReplicationState {
         }
         let advanced = candidate > entry.highWatermark
         if advanced { entry.highWatermark = min(candidate, logEndOffset) }
+        entry.isr = isr
         self.led[partition] = entry
         if advanced { self.wake(partition, upTo: entry.highWatermark) }
         return (entry.highWatermark, advanced)
@@ -104,19 +108,43 @@ actor ReplicationState {
         self.knownHighWatermarks = self.knownHighWatermarks.filter { $0.key.topic != topic }
     }
 
-    /// Waits until the high watermark reaches `offset` or `timeout` passes. - Returns: whether it did.
-    func waitForHighWatermark(_ partition: TopicPartition, atLeast offset: Int64, timeout: Duration) async -> Bool {
-        if let hw = self.led[partition]?.highWatermark, hw >= offset { return true }
+    /// How an acks=all wait ended (Kafka's `Partition.checkEnoughReplicasReachOffset`).
+    enum ReplicationWait: Equatable, Sendable {
+        /// The high watermark passed the offset; `isrSize` is the ISR it was computed with.
+        case replicated(isrSize: Int)
+        case timedOut
+        /// This broker stopped leading the partition while the produce waited.
+        case notLeader
+    }
+
+    /// Waits until the high watermark reaches `offset`, the leadership goes elsewhere, or `timeout` passes.
+    func waitForHighWatermark(_ partition: TopicPartition, atLeast offset: Int64, timeout: Duration) async -> ReplicationWait {
+        if let entry = self.led[partition], entry.highWatermark >= offset { return .replicated(isrSize: entry.isr.count) }
         let wakeUp = WakeUp()
         self.waiters[partition, default: []].append((offset, wakeUp))
         await wakeUp.wait(until: .now + timeout)
         self.waiters[partition]?.removeAll { $0.wakeUp === wakeUp }
-        return (self.led[partition]?.highWatermark ?? -1) >= offset
+        guard let entry = self.led[partition] else { return .notLeader }
+        return entry.highWatermark >= offset ? .replicated(isrSize: entry.isr.count) : .timedOut
+    }
+
+    /// Stops leading the partitions not in `leading` (the metadata now names another leader, or none): their
+    /// high watermarks are kept as known and the acks=all produces waiting on them wake to answer
+    /// NOT_LEADER_OR_FOLLOWER at once, as Kafka completes its delayed produces when a partition becomes follower.
+    func stopLeading(allBut leading: Set<TopicPartition>) {
+        for (partition, entry) in self.led where !leading.contains(partition) {
+            self.knownHighWatermarks[partition] = entry.highWatermark
+            self.led.removeValue(forKey: partition)
+            for waiter in self.waiters[partition] ?? [] { waiter.wakeUp.fire() }
+        }
     }
 
     private func wake(_ partition: TopicPartition, upTo highWatermark: Int64) {
         for waiter in self.waiters[partition] ?? [] where waiter.offset <= highWatermark { waiter.wakeUp.fire() }
     }
+
+    /// Whether a produce waits on the partition (for tests that must act only once a wait has begun).
+    func hasWaiters(_ partition: TopicPartition) -> Bool { !(self.waiters[partition] ?? []).isEmpty }
 
     /// Wakes every waiting produce (shutdown): they answer with what holds now.
     func wakeAll() {

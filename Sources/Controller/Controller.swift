@@ -14,6 +14,10 @@ import ZooKeeper
 public enum ControllerError: Error, Hashable, Sendable {
     /// This broker is not the active controller.
     case notController
+    /// The broker named in a request is not registered.
+    case brokerNotAvailable
+    /// The request comes from an older registration of the broker than the current one.
+    case staleBrokerEpoch
 }
 
 public actor Controller {
@@ -403,8 +407,12 @@ public actor Controller {
     /// Kafka's controlled shutdown (the ControlledShutdown request): moves the leaderships of `broker` to other ISR
     /// members and takes it out of the ISRs, so clients switch before it stops rather than after its session
     /// expires. - Returns: the partitions it still leads (no other ISR member can take them).
-    public func controlledShutdown(of broker: Int32) async throws -> [TopicPartition] {
+    /// - Parameter brokerEpoch: the epoch the request carries (-1: unknown, before ControlledShutdown v2); one
+    ///   older than the registration's czxid is refused, as Kafka refuses a zombie incarnation's request.
+    public func controlledShutdown(of broker: Int32, brokerEpoch: Int64 = -1) async throws -> [TopicPartition] {
         guard let term = self.term else { throw ControllerError.notController }
+        guard let registration = try await self.client.exists(ZNodes.broker(broker)) else { throw ControllerError.brokerNotAvailable }
+        if brokerEpoch != -1 && brokerEpoch < registration.czxid { throw ControllerError.staleBrokerEpoch }
         self.logger.notice("controlled shutdown of broker \(broker)")
         let live = Set(try await self.client.children(ZNodes.brokerIds).compactMap(Int32.init)).subtracting([broker])
         var remaining: [TopicPartition] = []

@@ -11,6 +11,9 @@ public actor BrokerRegistrar {
     private let registration: @Sendable () -> BrokerRegistration
     private let logger: Logger
     private var following: Task<Void, Never>?
+    /// The broker epoch: the czxid of the current registration (Kafka's ZooKeeper mode), -1 before registering.
+    /// It grows with each re-registration, so the controller can tell a request from an older incarnation.
+    public private(set) var brokerEpoch: Int64 = -1
 
     /// Why the broker may not register.
     public struct Conflict: Error, Hashable, Sendable, CustomStringConvertible {
@@ -114,7 +117,12 @@ public actor BrokerRegistrar {
                 throw Conflict(brokerId: self.brokerId, owner: stat.ephemeralOwner)
             }
         }
-        self.logger.info("registered broker \(self.brokerId) at \(path)")
+        // As Kafka's registerBroker: read the node back for its czxid, the broker epoch.
+        guard let stat = try await self.client.exists(path), stat.ephemeralOwner == self.client.sessionID else {
+            return try await self.createRegistration()
+        }
+        self.brokerEpoch = stat.czxid
+        self.logger.info("registered broker \(self.brokerId) at \(path) (broker epoch \(stat.czxid))")
     }
 
     /// Removes the registration (clean shutdown) and stops following the session.

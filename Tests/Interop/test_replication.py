@@ -4,6 +4,7 @@ import hashlib
 import json
 import time
 
+import pytest
 from conftest import BrokerProcess
 
 
@@ -49,8 +50,18 @@ def log_digest(broker, topic, partition):
 def create_replicated_topic(cluster, name, partitions, min_insync=2):
     from kafka import KafkaAdminClient
     from kafka.admin import NewTopic
+    from kafka.errors import InvalidReplicationFactorError
     admin = KafkaAdminClient(bootstrap_servers=[f"127.0.0.1:{b.port}" for b in cluster], request_timeout_ms=15000)
-    admin.create_topics([NewTopic(name, partitions, 3, topic_configs={"min.insync.replicas": str(min_insync)})], timeout_ms=15000)
+    deadline = time.time() + 15
+    while True:
+        try:
+            admin.create_topics([NewTopic(name, partitions, 3, topic_configs={"min.insync.replicas": str(min_insync)})], timeout_ms=15000)
+            break
+        except InvalidReplicationFactorError:
+            # Brokers that have just started: the controller may not have seen every registration yet.
+            if time.time() > deadline:
+                raise
+            time.sleep(0.1)
     admin.close()
 
 
@@ -138,6 +149,142 @@ def test_sigterm_moves_leadership_away_before_the_broker_stops(cluster, zk_root)
     print(f"controlled shutdown of the leader took {stopped * 1000:.0f} ms")
     delivered, failures = produce(cluster, "handover", [f"s{i}".encode() for i in range(30)])
     assert not failures and len(delivered) == 30
+
+
+def broker_id_of(broker):
+    return int(broker.properties.read_text().split("\n", 1)[0].removeprefix("broker.id="))
+
+
+def broker_with_id(brokers, broker_id):
+    return next(b for b in brokers if broker_id_of(b) == broker_id)
+
+
+def plain_producer(brokers, acks):
+    """kafka-python without retries or idempotence, so each send's own error reaches the test."""
+    from kafka import KafkaProducer
+    return KafkaProducer(bootstrap_servers=[f"127.0.0.1:{b.port}" for b in brokers], acks=acks, retries=0,
+                         enable_idempotence=False, request_timeout_ms=30000, max_block_ms=20000)
+
+
+def test_min_insync_replicas_refuses_acks_all_while_the_followers_are_stalled(ferry_bin, zk_connect, tmp_path, zk_root):
+    """RF 3, min.insync.replicas 2, both followers stopped (SIGSTOP). A produce appended just before the ISR
+    shrinks is answered NOT_ENOUGH_REPLICAS_AFTER_APPEND once the leader drops them; the next acks=all produce is
+    refused with NOT_ENOUGH_REPLICAS without being appended (acks=1 still is); when the followers resume they
+    rejoin the ISR and acks=all works again."""
+    import signal
+    import uuid
+    from kafka.errors import NotEnoughReplicasAfterAppendError, NotEnoughReplicasError
+    chroot = f"/ferry-minisr-{uuid.uuid4().hex[:8]}"
+    extra = "replica.lag.time.max.ms=1000\n"
+    brokers = [BrokerProcess(ferry_bin, zk_connect, tmp_path, broker_id=i, chroot=chroot, extra=extra) for i in (1, 2, 3)]
+    stopped = []
+    try:
+        for broker in brokers:
+            broker.wait_serving()
+        create_replicated_topic(brokers, "guarded", 1, min_insync=2)
+        await_condition("the ISR is full", lambda: sorted(state(zk_root, brokers[0], "guarded", 0)["isr"]) == [1, 2, 3])
+        leader_id = state(zk_root, brokers[0], "guarded", 0)["leader"]
+        leader = broker_with_id(brokers, leader_id)
+        # Only the leader is bootstrapped: a client must not pick a stopped broker for its metadata.
+        strict, relaxed = plain_producer([leader], "all"), plain_producer([leader], 1)
+        assert strict.send("guarded", b"in sync").get(timeout=20).offset == 0
+
+        stopped = [b for b in brokers if b is not leader]
+        for follower in stopped:
+            follower.process.send_signal(signal.SIGSTOP)
+        with pytest.raises(NotEnoughReplicasAfterAppendError):
+            strict.send("guarded", b"appended, then the ISR shrank").get(timeout=25)
+        assert state(zk_root, brokers[0], "guarded", 0)["isr"] == [leader_id]
+        with pytest.raises(NotEnoughReplicasError):
+            strict.send("guarded", b"refused").get(timeout=20)
+        # The refused record was not appended: acks=1 gets the next offset after the one that was.
+        assert relaxed.send("guarded", b"acks=1").get(timeout=20).offset == 2
+
+        for follower in stopped:
+            follower.process.send_signal(signal.SIGCONT)
+        stopped = []
+        await_condition("the followers rejoin the ISR", lambda: sorted(state(zk_root, brokers[0], "guarded", 0)["isr"]) == [1, 2, 3])
+        assert strict.send("guarded", b"in sync again").get(timeout=20).offset == 3
+        strict.close()
+        relaxed.close()
+        await_condition("every replica holds the same bytes", lambda: len({log_digest(b, "guarded", 0) for b in brokers}) == 1)
+    finally:
+        for follower in stopped:
+            follower.process.send_signal(signal.SIGCONT)
+        for broker in brokers:
+            broker.stop()
+
+
+def test_a_waiting_acks_all_produce_is_answered_not_leader_when_the_leadership_moves(ferry_bin, zk_connect, tmp_path, zk_root):
+    """An acks=all produce waits for a stopped follower that is still in the ISR; a preferred election moves the
+    leadership meanwhile. The old leader answers NOT_LEADER_OR_FOLLOWER at once rather than at the request
+    timeout, as Kafka completes its delayed produces when a partition becomes follower."""
+    import signal
+    import uuid
+    from confluent_kafka import ElectionType, TopicPartition
+    from confluent_kafka.admin import AdminClient
+    from kafka.errors import NotLeaderForPartitionError
+    chroot = f"/ferry-moving-{uuid.uuid4().hex[:8]}"
+    # A long lag time keeps the stopped follower in the ISR; a long session keeps it registered.
+    extra = "replica.lag.time.max.ms=60000\nzookeeper.session.timeout.ms=30000\nauto.leader.rebalance.enable=false\n"
+    brokers = [BrokerProcess(ferry_bin, zk_connect, tmp_path, broker_id=i, chroot=chroot, extra=extra) for i in (1, 2, 3)]
+    stalled = None
+    try:
+        for broker in brokers:
+            broker.wait_serving()
+        create_replicated_topic(brokers, "moving", 1, min_insync=2)
+        await_condition("the ISR is full", lambda: sorted(state(zk_root, brokers[0], "moving", 0)["isr"]) == [1, 2, 3])
+        preferred = json.loads(zk_root.get(f"{chroot}/brokers/topics/moving")[0])["partitions"]["0"]
+        # Move the leadership off the preferred replica (controlled shutdown), and bring that replica back.
+        first = broker_with_id(brokers, preferred[0])
+        assert first.stop() == 0
+        first.restart()
+        await_condition("the preferred replica is back in the ISR", lambda: preferred[0] in state(zk_root, brokers[0], "moving", 0)["isr"])
+        leader = broker_with_id(brokers, state(zk_root, brokers[0], "moving", 0)["leader"])
+        assert leader is not first
+        stalled = next(b for b in brokers if b is not leader and b is not first)
+        if json.loads(zk_root.get(f"{chroot}/controller")[0])["brokerid"] == broker_id_of(stalled):
+            # ElectLeaders goes to the controller, which must not be the broker about to be stopped: move it.
+            assert stalled.stop() == 0
+            stalled.restart()
+            await_condition("the ISR is full again", lambda: sorted(state(zk_root, brokers[0], "moving", 0)["isr"]) == [1, 2, 3])
+            assert json.loads(zk_root.get(f"{chroot}/controller")[0])["brokerid"] != broker_id_of(stalled)
+        producer = plain_producer([leader], "all")
+        assert producer.send("moving", b"warm").get(timeout=20)
+
+        stalled.process.send_signal(signal.SIGSTOP)
+        waiting = producer.send("moving", b"waits for the stalled follower")
+        await_condition("the produce is waiting on the leader", lambda: leader_log_end(leader, "moving") == 2)
+        admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{first.port}"})
+        started = time.time()
+        result = admin.elect_leaders(ElectionType.PREFERRED, [TopicPartition("moving", 0)]).result(timeout=20)
+        assert result[TopicPartition("moving", 0)] is None, result
+        with pytest.raises(NotLeaderForPartitionError):
+            waiting.get(timeout=25)
+        answered = time.time() - started
+        print(f"the waiting produce was answered {answered * 1000:.0f} ms after the election request")
+        assert answered < 10, "answered at the request timeout, not when the leadership moved"
+        producer.close()
+    finally:
+        if stalled is not None:
+            stalled.process.send_signal(signal.SIGCONT)
+        for broker in brokers:
+            broker.stop()
+
+
+def leader_log_end(broker, topic):
+    """The number of records in a replica's log, from its segment files (one record per batch here)."""
+    count = 0
+    for segment in sorted((broker.log_dir / f"{topic}-0").glob("*.log")):
+        data = segment.read_bytes()
+        position = 0
+        while position + 12 <= len(data):
+            length = int.from_bytes(data[position + 8:position + 12], "big")
+            if length == 0:
+                break
+            count += int.from_bytes(data[position + 57:position + 61], "big")
+            position += 12 + length
+    return count
 
 
 def test_preferred_leaders_come_back_on_request(cluster, zk_root):

@@ -10,7 +10,9 @@ import NIOCore
 // message.max.bytes (MESSAGE_TOO_LARGE) with a valid CRC (CORRUPT_MESSAGE). The batch is stored as received,
 // with offsets and leader epoch assigned. acks=0 gets no response; acks=1 is answered after the leader's append;
 // acks=all once every ISR member has the batch (the high watermark passed it), within the request's timeout_ms
-// (else REQUEST_TIMED_OUT, or NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR shrank below min.insync.replicas);
+// (else REQUEST_TIMED_OUT); NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR the high watermark passed it with is
+// smaller than min.insync.replicas (followers dropped out meanwhile); NOT_LEADER_OR_FOLLOWER at once if the
+// leadership moves while it waits;
 // acks=all is refused with NOT_ENOUGH_REPLICAS (before appending) while the ISR is smaller than min.insync.replicas.
 // Idempotent batches (producer id set) are checked against the partition's producer state: a retry of one of the
 // producer's last five batches is answered with its original offsets and not stored again; a sequence gap gets
@@ -92,13 +94,15 @@ struct ProduceHandler: KafkaRequestHandler {
         }
         do {
             let (info, logStartOffset) = try await self.replicas.append(batch, to: partition, leaderEpoch: leaderEpoch, isr: isr)
-            if acks == -1,
-               !(await self.replicas.waitForReplication(partition, through: info.lastOffset, timeout: .milliseconds(Int64(max(timeoutMs, 0)))))
-            {
-                if case .leader(_, let now, _) = await self.replicas.leadership(partition), now.count >= minInsyncReplicas {
-                    return fail(.requestTimedOut)
+            if acks == -1 {
+                // As Kafka's DelayedProduce: the leadership moved away, the timeout passed, or the ISR the high
+                // watermark passed the batch with is smaller than min.insync.replicas.
+                switch await self.replicas.waitForReplication(partition, through: info.lastOffset, timeout: .milliseconds(Int64(max(timeoutMs, 0)))) {
+                case .notLeader: return fail(.notLeaderOrFollower)
+                case .timedOut: return fail(.requestTimedOut)
+                case .replicated(let isrSize) where isrSize < minInsyncReplicas: return fail(.notEnoughReplicasAfterAppend)
+                case .replicated: break
                 }
-                return fail(.notEnoughReplicasAfterAppend)
             }
             result.baseOffset = info.firstOffset
             result.logAppendTimeMs = info.logAppendTime

@@ -73,12 +73,19 @@ struct BrokerRegistrarTests {
             let (client, root, base) = try await self.chrootedClient()
             let registrar = BrokerRegistrar(brokerId: 3, client: client, registration: self.registration())
             try await registrar.register()
+            let firstEpoch = await registrar.brokerEpoch
+            #expect(try await client.exists("/brokers/ids/3")?.czxid == firstEpoch)
             let old = try #require(client.sessionCredentials)
             try await TestEnsemble.expireSession(old)
             try await eventually("the broker is registered again under its new session") {
                 guard let stat = try? await client.exists("/brokers/ids/3"), let session = client.sessionID else { return false }
                 return stat.ephemeralOwner == session && session != old.sessionID
             }
+            // The broker epoch is the new registration's czxid, newer than the old one.
+            try await eventually("the broker epoch follows the new registration") {
+                await registrar.brokerEpoch > firstEpoch
+            }
+            #expect(try await client.exists("/brokers/ids/3")?.czxid == (await registrar.brokerEpoch))
             await registrar.deregister()
             await client.close()
             try await root.deleteRecursively(base)

@@ -171,6 +171,23 @@ struct ControllerTests {
         }
     }
 
+    @Test func controlledShutdownChecksTheBrokerEpochAgainstTheRegistration() async throws {
+        try await self.withController(brokers: [1, 2]) { client, controller in
+            try await eventually("the controller is active") { await controller.isActive }
+            let epoch = try #require(try await client.exists(ZNodes.broker(2))).czxid
+            // An older incarnation of broker 2 (its epoch before the current registration) is refused ...
+            await #expect(throws: ControllerError.staleBrokerEpoch) {
+                try await controller.controlledShutdown(of: 2, brokerEpoch: epoch - 1)
+            }
+            // ... the current one, and a request without an epoch (v0-1), are served.
+            #expect(try await controller.controlledShutdown(of: 2, brokerEpoch: epoch).isEmpty)
+            #expect(try await controller.controlledShutdown(of: 2).isEmpty)
+            await #expect(throws: ControllerError.brokerNotAvailable) {
+                try await controller.controlledShutdown(of: 7, brokerEpoch: 1)
+            }
+        }
+    }
+
     @Test func aDeposedControllersWritesAreFenced() async throws {
         try await EnsembleAccess.shared.shared {
             let (root, base) = try await self.cluster()

@@ -37,9 +37,10 @@ class Broker:
         self.start()
 
     def start(self):
+        before = os.path.getsize(self.log) if os.path.exists(self.log) else 0
         self.process = subprocess.Popen([self.ferry, "server", self.properties], stdout=open(self.log, "a"), stderr=subprocess.STDOUT)
         deadline = time.time() + 60
-        while "started" not in open(self.log).read():
+        while "started" not in open(self.log).read()[before:]:
             if time.time() > deadline or self.process.poll() is not None:
                 sys.exit(f"bench-cluster: broker {self.id} did not start; see {self.log}")
             time.sleep(0.02)
@@ -105,7 +106,21 @@ def failover(brokers, topic, how):
     if not outcome or outcome[0] is not None:
         sys.exit(f"bench-cluster: no successful produce after {how}: {outcome}")
     victim.start()
+    # The next measurement starts from a healthy cluster: the restarted broker back in the ISR. (Otherwise a
+    # controlled shutdown leaves an ISR of one, below min.insync.replicas, until it has caught up.)
+    deadline = time.time() + 60
+    while len(isr_of(bootstrap, topic)) < len(brokers):
+        if time.time() > deadline:
+            sys.exit(f"bench-cluster: broker {victim.id} did not rejoin the ISR of {topic} within 60 s")
+        time.sleep(0.1)
     return elapsed
+
+
+def isr_of(bootstrap, topic):
+    try:
+        return AdminClient({"bootstrap.servers": bootstrap}).list_topics(topic, timeout=5).topics[topic].partitions[0].isrs
+    except Exception:  # a broker still starting
+        return []
 
 
 def main():

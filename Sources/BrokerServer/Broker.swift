@@ -110,7 +110,8 @@ public enum Broker {
             group.addTask { try? await server.run() }
             group.addTask { await storage.run() }
             group.addTask { await controller.run() }
-            group.addTask { await fetchers.run() }
+            // Owned here rather than by the group: a stopping broker ends its fetching first (below).
+            let fetching = Task { await fetchers.run() }
             group.addTask {
                 var generation = -1
                 while !Task.isCancelled {
@@ -166,6 +167,12 @@ public enum Broker {
             }
             let signal = await self.waitForTerminationSignal()
             logger.notice("[KafkaServer id=\(brokerId)] shutting down on \(signal)")
+            // Stop following before the controller moves leaderships: a follower still fetching from a partition's
+            // new leader is taken back into its ISR, and acks=all then waits for a broker that is going away (the
+            // controller's StopReplica does this in Kafka).
+            fetching.cancel()
+            await fetching.value
+            logger.info("stopped the replica fetchers")
             if config.controlledShutdownEnable {
                 await self.controlledShutdown(
                     brokerId: brokerId, brokerEpoch: await registrar.brokerEpoch, config: config, metadata: metadata, controller: controller,

@@ -27,6 +27,15 @@ public enum TopicEvent: Hashable, Sendable {
 public actor MetadataCache {
     public private(set) var brokers: [Int32: BrokerRegistration] = [:]
     public private(set) var controllerId: Int32?
+
+    /// The controller as clients may be told of it: only once its registration is among the live brokers too.
+    /// `/controller` and `/brokers/ids` are followed separately, so one can be seen before the other; a Metadata
+    /// answer naming a controller it does not list makes kafka-python's admin fail (UnknownBrokerIdError) and
+    /// librdkafka's wait, while -1 makes both ask again.
+    public var advertisedControllerId: Int32? {
+        guard let id = self.controllerId, self.brokers[id] != nil else { return nil }
+        return id
+    }
     public private(set) var topics: [String: TopicMetadata] = [:]
     private let client: ZooKeeperClient
     private let logger: Logger

@@ -15,7 +15,7 @@ struct DescribeClusterHandler: KafkaRequestHandler {
     func handle(_ request: DescribeClusterRequest, context: RequestContext) async throws -> DescribeClusterResponse? {
         let brokers = await self.cache.brokers
         return DescribeClusterResponse(
-            clusterId: self.clusterId, controllerId: await self.cache.controllerId ?? -1,
+            clusterId: self.clusterId, controllerId: await self.cache.advertisedControllerId ?? -1,
             brokers: brokers.keys.sorted().compactMap { id in
                 guard let endpoint = brokers[id]!.parsedEndpoints.first else { return nil }
                 return .init(brokerId: id, host: endpoint.host, port: endpoint.port, rack: brokers[id]!.rack)

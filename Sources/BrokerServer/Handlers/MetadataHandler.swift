@@ -21,7 +21,7 @@ struct MetadataHandler: KafkaRequestHandler {
 
     func handle(_ request: MetadataRequest, context: RequestContext) async throws -> MetadataResponse? {
         let brokers = await self.cache.brokers
-        let controllerId = await self.cache.controllerId
+        let controllerId = await self.cache.advertisedControllerId
         let topics = await self.cache.topics
         var response = MetadataResponse()
         response.brokers = brokers.keys.sorted().compactMap { id in

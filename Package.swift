@@ -71,7 +71,7 @@ let package = Package(
         // The Kafka-style tools (topics, console producer/consumer, zookeeper-shell, ...), one file per subcommand.
         .target(
             name: "FerryCLI",
-            dependencies: ["ZooKeeper", "Coordination", "KafkaClient", "KafkaRecords", "LogStorage", argumentParser, logging],
+            dependencies: ["ZooKeeper", "Coordination", "KafkaClient", "KafkaModel", "KafkaRecords", "LogStorage", argumentParser, logging],
             swiftSettings: swiftSettings
         ),
 

@@ -7,6 +7,7 @@ import Logging
 public enum FerryTools {
     public static let subcommands: [any ParsableCommand.Type] = [
         ZooKeeperShellCommand.self,
+        TopicsCommand.self,
         DumpLogCommand.self,
     ]
 

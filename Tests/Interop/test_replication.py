@@ -25,6 +25,14 @@ def state(zk_root, broker, topic, partition):
     return json.loads(zk_root.get(f"{broker.chroot}/brokers/topics/{topic}/partitions/{partition}/state")[0])
 
 
+def broker_id_of(broker):
+    return int(broker.properties.read_text().split("\n", 1)[0].removeprefix("broker.id="))
+
+
+def broker_with_id(brokers, broker_id):
+    return next(b for b in brokers if broker_id_of(b) == broker_id)
+
+
 def metadata_agrees_with_zookeeper(cluster, zk_root, topic):
     """What clients see through the Metadata API (leader, replicas, ISR) is what ZooKeeper holds."""
     from confluent_kafka.admin import AdminClient
@@ -113,7 +121,7 @@ def test_a_killed_leader_is_replaced_and_catches_up_when_it_returns(cluster, zk_
     delivered, failures = produce(cluster, "failover", [f"before {i}".encode() for i in range(100)])
     assert not failures
     leader_id = state(zk_root, cluster[0], "failover", 0)["leader"]
-    leader = next(b for b in cluster if b.properties.read_text().startswith(f"broker.id={leader_id}\n"))
+    leader = broker_with_id(cluster, leader_id)
     epoch = state(zk_root, cluster[0], "failover", 0)["leader_epoch"]
     leader.kill9()
     started = time.time()
@@ -137,7 +145,7 @@ def test_sigterm_moves_leadership_away_before_the_broker_stops(cluster, zk_root)
     assert not failures
     leaders = {p: state(zk_root, cluster[0], "handover", p)["leader"] for p in range(3)}
     victim_id = leaders[0]
-    victim = next(b for b in cluster if b.properties.read_text().startswith(f"broker.id={victim_id}\n"))
+    victim = broker_with_id(cluster, victim_id)
     started = time.time()
     assert victim.stop() == 0
     stopped = time.time() - started
@@ -149,14 +157,6 @@ def test_sigterm_moves_leadership_away_before_the_broker_stops(cluster, zk_root)
     print(f"controlled shutdown of the leader took {stopped * 1000:.0f} ms")
     delivered, failures = produce(cluster, "handover", [f"s{i}".encode() for i in range(30)])
     assert not failures and len(delivered) == 30
-
-
-def broker_id_of(broker):
-    return int(broker.properties.read_text().split("\n", 1)[0].removeprefix("broker.id="))
-
-
-def broker_with_id(brokers, broker_id):
-    return next(b for b in brokers if broker_id_of(b) == broker_id)
 
 
 def plain_producer(brokers, acks):
@@ -294,7 +294,7 @@ def test_preferred_leaders_come_back_on_request(cluster, zk_root):
     create_replicated_topic(cluster, "preferred", 2)
     assignment = json.loads(zk_root.get(f"{cluster[0].chroot}/brokers/topics/preferred")[0])["partitions"]
     preferred = assignment["0"][0]
-    victim = next(b for b in cluster if b.properties.read_text().startswith(f"broker.id={preferred}\n"))
+    victim = broker_with_id(cluster, preferred)
     assert victim.stop() == 0
     assert state(zk_root, cluster[0], "preferred", 0)["leader"] != preferred
     victim.restart()
@@ -309,7 +309,7 @@ def test_preferred_leaders_come_back_on_request(cluster, zk_root):
     await_condition("Metadata shows the preferred leader", lambda: metadata_agrees_with_zookeeper(cluster, zk_root, "preferred"))
 
     # The legacy request znode (kafka-preferred-replica-election.sh): the controller acts on it and deletes it.
-    other = next(b for b in cluster if b.properties.read_text().startswith(f"broker.id={assignment['1'][0]}\n"))
+    other = broker_with_id(cluster, assignment['1'][0])
     assert other.stop() == 0
     other.restart()
     await_condition("partition 1's preferred replica is back in sync",
@@ -355,7 +355,7 @@ def test_unclean_election_off_keeps_the_partition_offline_and_on_elects_with_a_l
 def test_a_killed_controller_is_replaced_and_no_partition_is_left_leaderless(cluster, zk_root):
     create_replicated_topic(cluster, "steady", 3)
     controller_id = json.loads(zk_root.get(f"{cluster[0].chroot}/controller")[0])["brokerid"]
-    victim = next(b for b in cluster if b.properties.read_text().startswith(f"broker.id={controller_id}\n"))
+    victim = broker_with_id(cluster, controller_id)
     epoch = int(zk_root.get(f"{cluster[0].chroot}/controller_epoch")[0])
     victim.kill9()
     started = time.time()
@@ -387,9 +387,6 @@ def test_acknowledged_records_survive_kills_and_a_stall_exactly_once(ferry_bin, 
     for broker in brokers:
         broker.wait_serving()
 
-    def by_id(broker_id):
-        return next(b for b in brokers if b.properties.read_text().startswith(f"broker.id={broker_id}\n"))
-
     try:
         create_replicated_topic(brokers, "chaos", 1)
         acknowledged, errors = [], []
@@ -412,16 +409,16 @@ def test_acknowledged_records_survive_kills_and_a_stall_exactly_once(ferry_bin, 
         thread.start()
         await_condition("records flow", lambda: len(acknowledged) > 100)
 
-        leader = by_id(state(zk_root, brokers[0], "chaos", 0)["leader"])
+        leader = broker_with_id(brokers, state(zk_root, brokers[0], "chaos", 0)["leader"])
         leader.kill9()
-        await_condition("a new leader", lambda: state(zk_root, brokers[0], "chaos", 0)["leader"] not in (-1, int(leader.properties.read_text().split("\n")[0].split("=")[1])))
+        await_condition("a new leader", lambda: state(zk_root, brokers[0], "chaos", 0)["leader"] not in (-1, broker_id_of(leader)))
         count = len(acknowledged)
         await_condition("records flow again", lambda: len(acknowledged) > count + 100)
         leader.restart()
         await_condition("the ISR is whole again", lambda: len(state(zk_root, brokers[0], "chaos", 0)["isr"]) == 3)
 
         current = state(zk_root, brokers[0], "chaos", 0)["leader"]
-        follower = next(b for b in brokers if b is not by_id(current))
+        follower = next(b for b in brokers if b is not broker_with_id(brokers, current))
         follower.kill9()
         count = len(acknowledged)
         await_condition("records flow with a follower dead", lambda: len(acknowledged) > count + 100)
@@ -429,8 +426,8 @@ def test_acknowledged_records_survive_kills_and_a_stall_exactly_once(ferry_bin, 
         await_condition("the ISR is whole again", lambda: len(state(zk_root, brokers[0], "chaos", 0)["isr"]) == 3)
 
         current = state(zk_root, brokers[0], "chaos", 0)["leader"]
-        stalled = next(b for b in brokers if b is not by_id(current))
-        stalled_id = int(stalled.properties.read_text().split("\n")[0].split("=")[1])
+        stalled = next(b for b in brokers if b is not broker_with_id(brokers, current))
+        stalled_id = broker_id_of(stalled)
         stalled.process.send_signal(signal.SIGSTOP)
         await_condition("the stalled follower leaves the ISR", lambda: stalled_id not in state(zk_root, brokers[0], "chaos", 0)["isr"])
         stalled.process.send_signal(signal.SIGCONT)
@@ -521,7 +518,8 @@ def test_a_zookeeper_server_dies_during_traffic_and_clients_notice_nothing(clust
         # kazoo, unlike the brokers' client, refuses requests while it reconnects (SessionExpiredError): retry.
         await_condition("the new topic has a leader", lambda: state(zk_root, cluster[0], "after-zk-loss", 0)["leader"] in (1, 2, 3))
     finally:
-        subprocess.run(["bash", script, "--conf-dir", zk_conf_dir, "start", str(killed)], check=True, capture_output=True)
+        restarted = subprocess.run(["bash", script, "--conf-dir", zk_conf_dir, "start", str(killed)], capture_output=True, text=True)
+        assert restarted.returncode == 0, restarted.stderr
 
 
 def test_a_broker_whose_session_expires_loses_leadership_rejoins_and_catches_up(cluster, zk_root):
@@ -532,7 +530,7 @@ def test_a_broker_whose_session_expires_loses_leadership_rejoins_and_catches_up(
     delivered, failures = produce(cluster, "expiring", [f"a{i}".encode() for i in range(100)])
     assert not failures
     leader_id = state(zk_root, cluster[0], "expiring", 0)["leader"]
-    leader = next(b for b in cluster if b.properties.read_text().startswith(f"broker.id={leader_id}\n"))
+    leader = broker_with_id(cluster, leader_id)
     leader.process.send_signal(signal.SIGSTOP)
     try:
         await_condition("its registration expires", lambda: not zk_root.exists(f"{leader.chroot}/brokers/ids/{leader_id}"))

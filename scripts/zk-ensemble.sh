@@ -112,7 +112,10 @@ wait_for_quorum() {
     while :; do
         leaders=0; ready=0
         for n in "$@"; do
-            running_pid "$n" >/dev/null || { log "node $n exited; see $(data_dir "$n")/zookeeper.out"; tail -n 20 "$(data_dir "$n")/zookeeper.out" >&2 || true; return 1; }
+            # Alive is enough here: just after start_node the pid may still be the subshell about to exec the
+            # server, whose command line running_pid would not recognise yet.
+            kill -0 "$(cat "$(pid_file "$n")" 2>/dev/null)" 2>/dev/null || {
+                log "node $n exited; see $(data_dir "$n")/zookeeper.out"; tail -n 20 "$(data_dir "$n")/zookeeper.out" >&2 || true; return 1; }
             mode=$(node_mode "$n")
             case "$mode" in
                 leader|standalone) leaders=$((leaders + 1)); ready=$((ready + 1)) ;;

@@ -21,6 +21,21 @@ def _require_env(name):
     return value
 
 
+def await_condition(description, condition, timeout=30):
+    """Waits until `condition()` holds, up to `timeout` seconds. An exception counts as not yet (a broker
+    restarting, a znode in flux) and is reported if the deadline passes."""
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        try:
+            if condition():
+                return
+        except Exception as error:
+            last = error
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting until {description} (last error: {last})")
+
+
 @pytest.fixture(scope="session")
 def zk_connect():
     return _require_env("ZK_CONNECT")

@@ -1,19 +1,9 @@
 """Topic administration against a real `ferry server`: deletion, added partitions, configs (issue #5)."""
 import json
-import time
 
 import pytest
 
-from conftest import BrokerProcess, create_topic
-
-
-def await_condition(description, condition, timeout=20):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if condition():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting until {description}")
+from conftest import BrokerProcess, await_condition, create_topic
 
 
 def produce(port, topic, partition, values):

@@ -5,20 +5,7 @@ import json
 import time
 
 import pytest
-from conftest import BrokerProcess
-
-
-def await_condition(description, condition, timeout=30):
-    deadline = time.time() + timeout
-    last = None
-    while time.time() < deadline:
-        try:
-            if condition():
-                return
-        except Exception as error:  # a broker restarting, a znode in flux: try again until the deadline
-            last = error
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting until {description} (last error: {last})")
+from conftest import BrokerProcess, await_condition
 
 
 def state(zk_root, broker, topic, partition):

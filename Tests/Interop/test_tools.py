@@ -5,7 +5,8 @@ import pathlib
 import subprocess
 import time
 
-from test_replication import await_condition, state
+from conftest import await_condition
+from test_replication import state
 
 SCRIPTS = pathlib.Path(__file__).resolve().parents[2] / "scripts"
 

@@ -63,7 +63,7 @@ public enum Broker {
         var router = RequestRouter()
         router.register(MetadataHandler(cache: metadata, clusterId: clusterId, topicAdmin: topicAdmin, config: config))
         router.register(CreateTopicsHandler(controller: controller, cache: metadata, admin: topicAdmin, config: config))
-        router.register(ProduceHandler(replicas: replicas, messageMaxBytes: config.messageMaxBytes, minInsyncReplicas: config.minInsyncReplicas))
+        router.register(ProduceHandler(replicas: replicas, messageMaxBytes: config.messageMaxBytes, minInsyncReplicas: config.minInsyncReplicas, compressionType: config.compressionType))
         router.register(FetchHandler(replicas: replicas))
         router.register(ListOffsetsHandler(replicas: replicas))
         router.register(InitProducerIdHandler(producerIds: ProducerIdManager(brokerId: brokerId, client: zookeeper)))

@@ -208,3 +208,36 @@ extension RecordBatch {
         return try builder.build()
     }
 }
+
+extension RecordBatch {
+    /// The batch rewritten in `codec`, as Kafka's broker rewrites batches whose codec differs from the topic's
+    /// `compression.type`: every record (timestamps, keys, values, headers) and the producer fields are kept,
+    /// offsets stay relative to the base offset. Check the CRC first: the new batch gets a CRC of its own.
+    /// - Throws: `RecordBatchError` or `CompressionError` when the records cannot be decoded or compressed.
+    public func recompressed(to codec: CompressionCodec) throws -> RecordBatch {
+        let attributes = self.attributes
+        var builder = RecordBatchBuilder(compression: codec)
+        builder.baseOffset = self.baseOffset
+        builder.partitionLeaderEpoch = self.partitionLeaderEpoch
+        builder.timestampType = attributes.timestampType
+        builder.producerId = self.producerId
+        builder.producerEpoch = self.producerEpoch
+        builder.baseSequence = self.baseSequence
+        builder.isTransactional = attributes.isTransactional
+        builder.isControl = attributes.isControl
+        let records = try self.records()
+        // Offset deltas are renumbered from 0: Kafka's validator refuses (INVALID_RECORD) batches whose deltas
+        // are not 0, 1, 2, ..., so a batch that reaches this point already has them.
+        for (index, record) in records.enumerated() where Int(record.offsetDelta) != index {
+            throw RecordBatchError(.malformedRecord, "record \(index) has offset delta \(record.offsetDelta)")
+        }
+        for record in records {
+            builder.append(
+                timestamp: self.baseTimestamp + record.timestampDelta, key: record.key, value: record.value,
+                headers: record.headers)
+        }
+        var batch = try builder.build()
+        if attributes.timestampType == .logAppendTime { batch.setLogAppendTime(self.maxTimestamp) }
+        return batch
+    }
+}

@@ -237,6 +237,47 @@ def test_admin_clients_create_topics_through_the_controller(broker, zk_root):
     assert zk_root.exists(f"{broker.chroot}/brokers/topics/created-rdk")
 
 
+def test_compression_type_rewrites_batches_into_the_topics_codec(ferry_bin, zk_connect, tmp_path, zk_root):
+    """compression.type: the broker's setting (gzip here) for topics without an override, `producer` keeps what the
+    client sent, `uncompressed` stores plain batches; what consumers read back is unchanged in every case."""
+    from confluent_kafka import Consumer, Producer, TopicPartition
+    from confluent_kafka.admin import AdminClient, NewTopic
+    broker = BrokerProcess(ferry_bin, zk_connect, tmp_path, extra="compression.type=gzip\n").wait_serving()
+    try:
+        bootstrap = f"127.0.0.1:{broker.port}"
+        admin = AdminClient({"bootstrap.servers": bootstrap})
+        topics = {"inherits-gzip": {}, "as-sent": {"compression.type": "producer"}, "plain": {"compression.type": "uncompressed"}}
+        futures = admin.create_topics([NewTopic(name, 1, 1, config=config) for name, config in topics.items()])
+        for future in futures.values():
+            future.result(timeout=15)
+        sent = [(f"key-{i}".encode(), f"value {i} ".encode() * 10, [("h", f"{i}".encode())]) for i in range(50)]
+        for name in topics:
+            producer = Producer({"bootstrap.servers": bootstrap, "compression.codec": "snappy", "linger.ms": 20, "acks": "all"})
+            for key, value, headers in sent:
+                producer.produce(name, key=key, value=value, headers=headers, timestamp=1_700_000_000_000)
+            assert producer.flush(15) == 0
+        for name in topics:
+            consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "unused", "enable.auto.commit": False})
+            consumer.assign([TopicPartition(name, 0, 0)])
+            received = []
+            deadline = time.time() + 20
+            while len(received) < len(sent) and time.time() < deadline:
+                message = consumer.poll(1)
+                if message is not None and message.error() is None:
+                    received.append((message.key(), message.value(), message.headers(), message.timestamp()[1]))
+            consumer.close()
+            assert received == [(k, v, h, 1_700_000_000_000) for k, v, h in sent], name
+        expected_codec = {"inherits-gzip": "gzip", "as-sent": "snappy", "plain": "none"}
+        for name, codec in expected_codec.items():
+            segment = next((broker.log_dir / f"{name}-0").glob("*.log"))
+            dump = run(ferry_bin, "dump-log", "--files", str(segment)).stdout
+            codecs = {line.split("compresscodec: ")[1].split()[0] for line in dump.splitlines() if "compresscodec: " in line}
+            assert codecs == {codec}, (name, dump)
+            assert "isvalid: false" not in dump
+    finally:
+        broker.stop()
+
+
 def test_producing_to_a_new_topic_creates_it(broker, zk_root):
     from kafka import KafkaConsumer, KafkaProducer, TopicPartition
     producer = KafkaProducer(bootstrap_servers=f"127.0.0.1:{broker.port}", enable_idempotence=False)

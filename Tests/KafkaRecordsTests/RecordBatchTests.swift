@@ -306,4 +306,36 @@ enum Fixtures {
             }
         }
     }
+
+    /// The broker's compression.type rewrite: every fixture batch kafka-python wrote, into every codec.
+    @Test(arguments: ["v2_none", "v2_gzip", "v2_snappy", "v2_lz4", "v2_zstd"], CompressionCodec.allCases)
+    func aRecompressedBatchKeepsItsRecordsAndProducerFields(name: String, codec: CompressionCodec) throws {
+        var original = try #require(try RecordSet(Fixtures.bytes(name)).batches().first)
+        original.baseOffset = 42
+        let rewritten = try original.recompressed(to: codec)
+        try rewritten.validate()
+        #expect(try rewritten.attributes.compressionCodec() == codec)
+        #expect(rewritten.baseOffset == 42 && rewritten.lastOffset == original.lastOffset)
+        #expect(rewritten.baseTimestamp == original.baseTimestamp && rewritten.maxTimestamp == original.maxTimestamp)
+        #expect(rewritten.producerId == original.producerId && rewritten.producerEpoch == original.producerEpoch)
+        #expect(rewritten.baseSequence == original.baseSequence && rewritten.recordsCount == original.recordsCount)
+        #expect(try rewritten.records() == original.records())
+    }
+
+    @Test func aRecompressedIdempotentLogAppendTimeBatchKeepsItsHeader() throws {
+        var builder = RecordBatchBuilder(compression: .gzip)
+        builder.producerId = 7
+        builder.producerEpoch = 3
+        builder.baseSequence = 100
+        for index in 0..<5 {
+            builder.append(timestamp: 1_000 + Int64(index), key: nil, value: ByteBuffer(string: "value \(index)"))
+        }
+        var original = try builder.build()
+        original.setLogAppendTime(5_000)
+        let rewritten = try original.recompressed(to: .none)
+        #expect(rewritten.producerId == 7 && rewritten.producerEpoch == 3 && rewritten.baseSequence == 100)
+        #expect(rewritten.attributes.timestampType == .logAppendTime && rewritten.maxTimestamp == 5_000)
+        #expect(rewritten.sizeInBytes > original.sizeInBytes - 20)
+        #expect(try rewritten.records().map(\.value) == original.records().map(\.value))
+    }
 }

@@ -10,7 +10,7 @@ import KafkaProtocol
 // AlterConfigs replaces a topic's overrides; IncrementalAlterConfigs applies SET/DELETE/APPEND/SUBTRACT to them.
 // BROKER resources describe this broker's server.properties settings, read only; changing them is refused with
 // INVALID_REQUEST as Kafka refuses static configs. Deviations: no dynamic broker configs and no BROKER_LOGGER;
-// cleanup.policy=compact and compression.type are stored and described but not yet acted on.
+// cleanup.policy=compact is stored and described but not yet acted on.
 
 struct DescribeConfigsHandler: KafkaRequestHandler {
     typealias Request = DescribeConfigsRequest

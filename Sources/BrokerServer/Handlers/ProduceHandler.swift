@@ -20,7 +20,10 @@ import NIOCore
 // Legacy message sets (v0-2, e.g. pykafka) are converted as Kafka converts them: every CRC checked (else
 // CORRUPT_MESSAGE), all messages of the partition become one v2 batch in the producer's codec, magic-0 messages
 // without timestamps; offsets are assigned from the log end as for any batch.
-// Deviations until later issues: no transactions, compression.type is not applied.
+// compression.type (the topic's override, else the broker's): `producer` stores batches as sent; any codec rewrites a
+// batch sent in another codec (after its CRC is checked) into that codec, keeping its records and producer fields,
+// as Kafka's LogValidator does; converted legacy message sets are written in it too.
+// Deviations until later issues: no transactions.
 struct ProduceHandler: KafkaRequestHandler {
     typealias Request = ProduceRequest
     static let versions: ClosedRange<Int16> = 0...9
@@ -29,6 +32,8 @@ struct ProduceHandler: KafkaRequestHandler {
     let messageMaxBytes: Int32
     /// `min.insync.replicas`: acks=all is refused with NOT_ENOUGH_REPLICAS while the ISR is smaller.
     let minInsyncReplicas: Int32
+    /// The broker's `compression.type`: `producer` or a codec name (`uncompressed` is none).
+    let compressionType: String
 
     func handle(_ request: ProduceRequest, context: RequestContext) async throws -> ProduceResponse? {
         var response = ProduceResponse()
@@ -58,6 +63,7 @@ struct ProduceHandler: KafkaRequestHandler {
         let maxMessageBytes: Int
         let isr: [Int32]
         let minInsyncReplicas: Int
+        let targetCodec: CompressionCodec?
         switch await self.replicas.leadership(partition) {
         case .refused(let code): return fail(code)
         case .leader(let epoch, let currentIsr, let topicConfig):
@@ -67,18 +73,20 @@ struct ProduceHandler: KafkaRequestHandler {
             leaderEpoch = epoch
             isr = currentIsr
             maxMessageBytes = topicConfig["max.message.bytes"].flatMap { Int($0) } ?? Int(self.messageMaxBytes)
+            targetCodec = CompressionCodec(name: topicConfig["compression.type"] ?? self.compressionType)  // nil: producer
         }
         guard let bytes = data.records, bytes.readableBytes <= maxMessageBytes else {
             return fail(data.records == nil ? .invalidRecord : .messageTooLarge)
         }
-        let batch: RecordBatch
+        var batch: RecordBatch
         let magic = bytes.getInteger(at: bytes.readerIndex + 16, as: Int8.self) ?? -1
         if magic == 0 || magic == 1 {
             guard requestVersion <= 2 else { return fail(.invalidRecord) }  // v3+ carry magic 2 only
             do {
                 let (messages, partialTail) = try LegacyMessageSet.decode(bytes)
                 guard partialTail == 0, !messages.isEmpty else { return fail(.corruptMessage) }
-                batch = try RecordBatch.converting(messages, compression: LegacyMessageSet.firstEntryCodec(bytes) ?? .none)
+                let codec = targetCodec ?? LegacyMessageSet.firstEntryCodec(bytes) ?? .none
+                batch = try RecordBatch.converting(messages, compression: codec)
             } catch {
                 return fail(.corruptMessage)
             }
@@ -91,6 +99,18 @@ struct ProduceHandler: KafkaRequestHandler {
             }
             guard batches.count == 1, let only = batches.first else { return fail(.invalidRecord) }
             batch = only
+            if let targetCodec, (try? batch.attributes.compressionCodec()) != targetCodec {
+                do {
+                    try batch.validate()
+                } catch {
+                    return fail(.corruptMessage)
+                }
+                do {
+                    batch = try batch.recompressed(to: targetCodec)
+                } catch {
+                    return fail(.invalidRecord)
+                }
+            }
         }
         do {
             let (info, logStartOffset) = try await self.replicas.append(batch, to: partition, leaderEpoch: leaderEpoch, isr: isr)

@@ -51,12 +51,16 @@ let package = Package(
         // The cluster controller: election and leadership decisions, through ZooKeeper.
         .target(name: "Controller", dependencies: ["Coordination", "KafkaModel", "ZooKeeper", logging], swiftSettings: swiftSettings),
 
+        // Consumer groups: membership, generations and rebalances as Kafka's group coordinator runs them; offsets
+        // are kept by a store the broker provides (ZooKeeper). No I/O of its own.
+        .target(name: "GroupCoordinator", dependencies: ["KafkaModel", logging], swiftSettings: swiftSettings),
+
         // The broker composes codec, storage and coordination behind a SwiftNIO listener.
         .target(
             name: "BrokerServer",
             dependencies: [
                 "KafkaModel", "KafkaProtocol", "KafkaRecords", "LogStorage", "Coordination", "Controller", "ZooKeeper", "KafkaClient",
-                nioCore, nioPosix, logging,
+                "GroupCoordinator", nioCore, nioPosix, logging,
             ],
             swiftSettings: swiftSettings
         ),
@@ -98,6 +102,7 @@ let package = Package(
             dependencies: ["LogStorage", "KafkaRecords", nioCore],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "GroupCoordinatorTests", dependencies: ["GroupCoordinator", "KafkaModel"], swiftSettings: swiftSettings),
         .testTarget(
             name: "BrokerServerTests", dependencies: ["BrokerServer", "LogStorage", "ZooKeeper", "KafkaProtocol", "KafkaRecords", nioCore],
             swiftSettings: swiftSettings),

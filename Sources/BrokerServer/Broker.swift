@@ -2,6 +2,7 @@ import Controller
 import Coordination
 import Dispatch
 import Foundation
+import GroupCoordinator
 import KafkaClient
 import KafkaModel
 import KafkaProtocol
@@ -77,6 +78,27 @@ public enum Broker {
         router.register(AlterConfigsHandler(configs: configs))
         router.register(IncrementalAlterConfigsHandler(configs: configs))
         router.register(OffsetForLeaderEpochHandler(replicas: replicas))
+        var groupSettings = GroupCoordinatorSettings()
+        groupSettings.minSessionTimeoutMs = config.groupMinSessionTimeoutMs
+        groupSettings.maxSessionTimeoutMs = config.groupMaxSessionTimeoutMs
+        groupSettings.initialRebalanceDelayMs = config.groupInitialRebalanceDelayMs
+        groupSettings.maxGroupSize = Int(config.groupMaxSize)
+        var groupLogger = Logger(label: "ferry.group-coordinator")
+        groupLogger[metadataKey: "broker"] = "\(brokerId)"
+        let groups = GroupCoordination(
+            brokerId: brokerId, cache: metadata, admin: topicAdmin, client: zookeeper,
+            coordinator: GroupCoordinator(settings: groupSettings, logger: groupLogger), offsets: ConsumerOffsetStore(client: zookeeper),
+            config: config, logger: groupLogger)
+        router.register(FindCoordinatorHandler(groups: groups))
+        router.register(JoinGroupHandler(groups: groups))
+        router.register(SyncGroupHandler(groups: groups))
+        router.register(HeartbeatHandler(groups: groups))
+        router.register(LeaveGroupHandler(groups: groups))
+        router.register(OffsetCommitHandler(groups: groups))
+        router.register(OffsetFetchHandler(groups: groups))
+        router.register(DescribeGroupsHandler(groups: groups))
+        router.register(ListGroupsHandler(groups: groups))
+        router.register(DeleteGroupsHandler(groups: groups))
         router.registerApiVersions()
 
         try await withThrowingDiscardingTaskGroup { group in
@@ -110,12 +132,20 @@ public enum Broker {
             group.addTask { try? await server.run() }
             group.addTask { await storage.run() }
             group.addTask { await controller.run() }
+            group.addTask { await groups.coordinator.run() }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(config.offsetsRetentionCheckIntervalMs))
+                    await groups.expireOffsets()
+                }
+            }
             // Owned here rather than by the group: a stopping broker ends its fetching first (below).
             let fetching = Task { await fetchers.run() }
             group.addTask {
                 var generation = -1
                 while !Task.isCancelled {
                     await replicas.metadataChanged()
+                    await groups.metadataChanged()
                     generation = await metadata.waitForChange(after: generation, timeout: .seconds(5))
                 }
             }

@@ -54,6 +54,15 @@ public struct BrokerConfig: Sendable {
     public var brokerRack: String?
     public var offsetsRetentionMinutes: Int64 = 10_080
     public var groupInitialRebalanceDelayMs: Int64 = 3_000
+    /// `offsets.topic.num.partitions`: the partitions of `__consumer_offsets`, whose leaders are the group coordinators.
+    public var offsetsTopicNumPartitions: Int32 = 50
+    /// `offsets.topic.replication.factor`: capped at the live brokers when the topic is created (with a warning).
+    public var offsetsTopicReplicationFactor: Int16 = 3
+    public var offsetsRetentionCheckIntervalMs: Int64 = 600_000
+    public var offsetMetadataMaxBytes: Int32 = 4_096
+    public var groupMinSessionTimeoutMs: Int32 = 6_000
+    public var groupMaxSessionTimeoutMs: Int32 = 1_800_000
+    public var groupMaxSize: Int32 = Int32.max
     /// `producer` keeps the producer's codec; otherwise batches are stored in this one.
     public var compressionType = "producer"
     /// Lines worth a warning: unknown keys, stripped inline comments.
@@ -98,6 +107,13 @@ public struct BrokerConfig: Sendable {
             ("broker.rack", self.brokerRack),
             ("offsets.retention.minutes", String(self.offsetsRetentionMinutes)),
             ("group.initial.rebalance.delay.ms", String(self.groupInitialRebalanceDelayMs)),
+            ("offsets.topic.num.partitions", String(self.offsetsTopicNumPartitions)),
+            ("offsets.topic.replication.factor", String(self.offsetsTopicReplicationFactor)),
+            ("offsets.retention.check.interval.ms", String(self.offsetsRetentionCheckIntervalMs)),
+            ("offset.metadata.max.bytes", String(self.offsetMetadataMaxBytes)),
+            ("group.min.session.timeout.ms", String(self.groupMinSessionTimeoutMs)),
+            ("group.max.session.timeout.ms", String(self.groupMaxSessionTimeoutMs)),
+            ("group.max.size", String(self.groupMaxSize)),
             ("compression.type", self.compressionType),
         ]
     }
@@ -230,6 +246,13 @@ public struct BrokerConfig: Sendable {
         "group.initial.rebalance.delay.ms": { config, key, value throws(BrokerConfigError) in
             config.groupInitialRebalanceDelayMs = try integer(key, value, 0...Int64.max)
         },
+        "offsets.topic.num.partitions": { config, key, value throws(BrokerConfigError) in config.offsetsTopicNumPartitions = try integer(key, value, 1...Int32.max) },
+        "offsets.topic.replication.factor": { config, key, value throws(BrokerConfigError) in config.offsetsTopicReplicationFactor = try integer(key, value, 1...Int16.max) },
+        "offsets.retention.check.interval.ms": { config, key, value throws(BrokerConfigError) in config.offsetsRetentionCheckIntervalMs = try integer(key, value, 1...Int64.max) },
+        "offset.metadata.max.bytes": { config, key, value throws(BrokerConfigError) in config.offsetMetadataMaxBytes = try integer(key, value, 0...Int32.max) },
+        "group.min.session.timeout.ms": { config, key, value throws(BrokerConfigError) in config.groupMinSessionTimeoutMs = try integer(key, value, 0...Int32.max) },
+        "group.max.session.timeout.ms": { config, key, value throws(BrokerConfigError) in config.groupMaxSessionTimeoutMs = try integer(key, value, 0...Int32.max) },
+        "group.max.size": { config, key, value throws(BrokerConfigError) in config.groupMaxSize = try integer(key, value, 1...Int32.max) },
         "compression.type": { config, key, value throws(BrokerConfigError) in
             let allowed = ["producer", "uncompressed", "none", "gzip", "snappy", "lz4", "zstd"]
             guard allowed.contains(value) else { throw BrokerConfigError(key: key, value: value, allowed: "one of \(allowed.joined(separator: ", "))") }
@@ -243,7 +266,7 @@ public struct BrokerConfig: Sendable {
         "port", "host.name", "advertised.host.name", "advertised.port", "log.retention.ms", "log.retention.minutes",
         "log.retention.hours", "log.roll.ms", "log.roll.hours", "listener.security.protocol.map", "num.network.threads",
         "num.io.threads", "socket.send.buffer.bytes", "socket.receive.buffer.bytes", "num.recovery.threads.per.data.dir",
-        "num.replica.fetchers", "offsets.topic.replication.factor", "offsets.topic.num.partitions",
+        "num.replica.fetchers",
         "transaction.state.log.replication.factor", "transaction.state.log.min.isr", "log.cleaner.enable",
         "zookeeper.sync.time.ms", "inter.broker.listener.name", "security.inter.broker.protocol",
         "inter.broker.protocol.version", "log.message.format.version",

@@ -99,7 +99,9 @@ final class KafkaServer: Sendable {
         let peer = connection.channel.remoteAddress?.description ?? "unknown peer"
         let channel = connection.channel
         guard self.connections.opened(channel) else {
-            channel.close(promise: nil)
+            // Draining: close at once, but through executeThenClose, which finishes the channel's writer (NIO traps
+            // when an NIOAsyncChannel is dropped without it; a client reconnecting during shutdown did that).
+            try? await connection.executeThenClose { _, _ in }
             return
         }
         defer { self.connections.closed(channel) }

@@ -63,6 +63,7 @@ struct MetadataHandler: KafkaRequestHandler {
             }
             return .init(
                 name: name, topicId: topic.assignment.topicId.flatMap(KafkaUUID.init(string:)) ?? .zero,
+                isInternal: name == GroupCoordination.offsetsTopic,
                 partitions: topic.assignment.partitions.keys.sorted().map { partition in
                     Self.describe(partition, replicas: topic.assignment.partitions[partition]!, state: topic.states[partition], live: brokers)
                 })

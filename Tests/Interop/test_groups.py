@@ -1,0 +1,190 @@
+"""Consumer groups coordinated by the brokers (issue #8, first part): real kafka-python, confluent-kafka and aiokafka
+groups against a 3-broker cluster, offsets in ZooKeeper, coordinator failover."""
+import asyncio
+import json
+import time
+
+from conftest import await_condition
+from test_replication import broker_id_of, broker_with_id
+
+
+def bootstrap(cluster):
+    return ",".join(f"127.0.0.1:{b.port}" for b in cluster)
+
+
+def create_topic(cluster, name, partitions, replication_factor=1):
+    from confluent_kafka.admin import AdminClient, NewTopic
+    admin = AdminClient({"bootstrap.servers": bootstrap(cluster)})
+    admin.create_topics([NewTopic(name, partitions, replication_factor)])[name].result(timeout=20)
+    await_condition(f"{name} has leaders", lambda: all(
+        p.leader >= 0 for p in admin.list_topics(name, timeout=5).topics[name].partitions.values())
+        and len(admin.list_topics(name, timeout=5).topics[name].partitions) == partitions)
+
+
+def produce(cluster, topic, count, partitions):
+    from confluent_kafka import Producer
+    producer = Producer({"bootstrap.servers": bootstrap(cluster), "linger.ms": 5})
+    for i in range(count):
+        producer.produce(topic, value=f"record-{i}".encode(), partition=i % partitions)
+    assert producer.flush(20) == 0
+
+
+def java_hash(text):
+    h = 0
+    for unit in text.encode("utf-16-be").decode("utf-16-be"):
+        h = (h * 31 + ord(unit)) & 0xFFFFFFFF
+    return h - (1 << 32) if h >= (1 << 31) else h
+
+
+def coordinator_id(zk_root, cluster, group):
+    """The leader of the group's __consumer_offsets partition, as ZooKeeper records it."""
+    chroot = cluster[0].chroot
+    count = len(zk_root.get_children(f"{chroot}/brokers/topics/__consumer_offsets/partitions"))
+    partition = (java_hash(group) & 0x7FFFFFFF) % count
+    return json.loads(zk_root.get(f"{chroot}/brokers/topics/__consumer_offsets/partitions/{partition}/state")[0])["leader"]
+
+
+def test_confluent_consumers_split_partitions_rebalance_on_leave_and_commit_to_zookeeper(cluster, zk_root):
+    from confluent_kafka import Consumer
+    create_topic(cluster, "split", 6)
+    produce(cluster, "split", 60, 6)
+    consumers = [Consumer({"bootstrap.servers": bootstrap(cluster), "group.id": "cg", "auto.offset.reset": "earliest",
+                           "enable.auto.commit": False, "session.timeout.ms": 6000}) for _ in range(3)]
+    for consumer in consumers:
+        consumer.subscribe(["split"])
+    received = {}
+
+    def poll_all(group):
+        for consumer in group:
+            message = consumer.poll(0.1)
+            if message is not None and message.error() is None:
+                received[(message.partition(), message.offset())] = message.value()
+
+    def split_evenly(group, share):
+        poll_all(group)
+        assignments = [consumer.assignment() for consumer in group]
+        return all(len(a) == share for a in assignments) and len(set().union(*map(set, assignments))) == 6
+
+    await_condition("three consumers hold two partitions each", lambda: split_evenly(consumers, 2), timeout=60)
+    await_condition("every record is received", lambda: poll_all(consumers) or len(received) == 60, timeout=30)
+    for consumer in consumers:
+        consumer.commit(asynchronous=False)
+    offsets = {p: int(zk_root.get(f"{cluster[0].chroot}/consumers/cg/offsets/split/{p}")[0]) for p in range(6)}
+    assert offsets == {p: 10 for p in range(6)}
+
+    # One consumer leaves: the other two take over its partitions.
+    consumers[2].close()
+    await_condition("two consumers hold three partitions each", lambda: split_evenly(consumers[:2], 3), timeout=30)
+
+    from confluent_kafka.admin import AdminClient
+    admin = AdminClient({"bootstrap.servers": bootstrap(cluster)})
+    described = admin.describe_consumer_groups(["cg"])["cg"].result(timeout=15)
+    assert str(described.state).endswith("STABLE") and len(described.members) == 2
+    assert described.partition_assignor == "range"
+    for consumer in consumers[:2]:
+        consumer.close()
+
+
+def test_the_seed_group_consumer_and_two_groups_each_see_every_record(cluster, zk_root):
+    """Seed 003's `KafkaConsumer('test', group_id='my-group', ...)`: members of one group share the records, each
+    record once; a second group sees all of them again (publish-subscribe)."""
+    from kafka import KafkaConsumer
+    create_topic(cluster, "test", 4)
+    produce(cluster, "test", 40, 4)
+    members = [KafkaConsumer('test', group_id='my-group', bootstrap_servers=bootstrap(cluster).split(","),
+                             auto_offset_reset='earliest', consumer_timeout_ms=1000) for _ in range(2)]
+    seen = []
+    deadline = time.time() + 60
+    while len(seen) < 40 and time.time() < deadline:
+        for consumer in members:
+            for batch in consumer.poll(timeout_ms=200).values():
+                for m in batch:
+                    print("%s:%d:%d: key=%s value=%s" % (m.topic, m.partition, m.offset, m.key, m.value))
+                    seen.append((m.partition, m.offset))
+    assert len(seen) == 40 and len(set(seen)) == 40
+    assert all(consumer.assignment() for consumer in members), "both members got partitions"
+    for consumer in members:
+        consumer.commit()
+        consumer.close()
+
+    # consumer_timeout_ms outlasts group.initial.rebalance.delay.ms (3 s by default) before the first assignment.
+    other = KafkaConsumer('test', group_id='other-group', bootstrap_servers=bootstrap(cluster).split(","),
+                          auto_offset_reset='earliest', consumer_timeout_ms=8000)
+    assert sorted((m.partition, m.offset) for m in other) == sorted(seen)
+    other.close()
+    # The first group committed everything: a new member starts at the end.
+    from kafka.structs import TopicPartition
+    again = KafkaConsumer('test', group_id='my-group', bootstrap_servers=bootstrap(cluster).split(","),
+                          auto_offset_reset='earliest')
+    await_condition("the new member is assigned", lambda: again.poll(timeout_ms=200) == {} and len(again.assignment()) == 4, timeout=30)
+    assert {p: again.position(TopicPartition('test', p)) for p in range(4)} == {p: 10 for p in range(4)}
+    assert again.committed(TopicPartition('test', 0)) == 10
+    again.close()
+
+
+def test_aiokafka_group_members_share_a_topic(cluster, zk_root):
+    from aiokafka import AIOKafkaConsumer
+    create_topic(cluster, "aio", 4)
+    produce(cluster, "aio", 20, 4)
+
+    async def run():
+        consumers = [AIOKafkaConsumer("aio", bootstrap_servers=bootstrap(cluster), group_id="aio-group",
+                                      auto_offset_reset="earliest") for _ in range(2)]
+        for consumer in consumers:
+            await consumer.start()
+        values = []
+        deadline = time.time() + 60
+        while time.time() < deadline and (len(values) < 20 or not all(c.assignment() for c in consumers)):
+            for consumer in consumers:
+                batches = await consumer.getmany(timeout_ms=200)
+                values += [m.value for records in batches.values() for m in records]
+        assignments = [set(c.assignment()) for c in consumers]
+        for consumer in consumers:
+            await consumer.commit()
+            await consumer.stop()
+        return values, assignments
+
+    values, assignments = asyncio.run(run())
+    assert sorted(values) == sorted(f"record-{i}".encode() for i in range(20))
+    assert all(len(a) == 2 for a in assignments) and not (assignments[0] & assignments[1])
+
+
+def test_committed_offsets_survive_a_coordinator_kill_9(cluster, zk_root):
+    from confluent_kafka import Consumer, TopicPartition
+    create_topic(cluster, "durable", 2, replication_factor=3)
+    produce(cluster, "durable", 20, 2)
+    config = {"bootstrap.servers": bootstrap(cluster), "group.id": "survivor", "auto.offset.reset": "earliest",
+              "enable.auto.commit": False, "session.timeout.ms": 6000}
+    consumer = Consumer(config)
+    consumer.subscribe(["durable"])
+    got = []
+
+    def all_twenty():
+        message = consumer.poll(0.2)
+        if message is not None and message.error() is None:
+            got.append(message)
+        return len(got) == 20
+
+    await_condition("the first 20 records", all_twenty, timeout=60)
+    consumer.commit(offsets=[TopicPartition("durable", 0, 7), TopicPartition("durable", 1, 4)], asynchronous=False)
+    consumer.close()
+
+    victim = broker_with_id(cluster, coordinator_id(zk_root, cluster, "survivor"))
+    victim.kill9()
+    survivors = [b for b in cluster if b is not victim]
+    await_condition("another broker coordinates the group", lambda: coordinator_id(zk_root, cluster, "survivor") in
+                    [broker_id_of(b) for b in survivors], timeout=30)
+    resumed = Consumer({**config, "bootstrap.servers": bootstrap(survivors)})
+    resumed.subscribe(["durable"])
+    first = {}
+
+    def first_offsets_seen():
+        message = resumed.poll(0.2)
+        if message is not None and message.error() is None:
+            first.setdefault(message.partition(), message.offset())
+        return len(first) == 2
+
+    await_condition("the group resumes from its committed offsets", first_offsets_seen, timeout=60)
+    resumed.close()
+    assert first == {0: 7, 1: 4}
+    victim.restart()

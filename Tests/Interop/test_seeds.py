@@ -1,6 +1,6 @@
 """The kafka-python code of the seed tutorial (seeds/003) against a real broker, ported from Python 2 only as far
-as Python 3 requires (print calls, bytes values). Group consumption (`group_id='my-group'`) needs the group
-coordinator and is covered with the consumer-groups issue."""
+as Python 3 requires (print calls, bytes values). Group consumption (`group_id='my-group'`) is in
+test_groups.py."""
 import time
 
 from kafka import KafkaConsumer, KafkaProducer

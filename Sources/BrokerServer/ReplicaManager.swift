@@ -156,8 +156,14 @@ struct ReplicaManager: Sendable {
 
     // MARK: ISR changes (the leader's)
 
+    /// Adds a caught-up follower to the ISR, only if the assignment still lists it; the write is fenced by the
+    /// assignment's znode version too, since a finished reassignment rewrites assignment and state together and this
+    /// broker may have seen the new state before the new assignment.
     private func expandIsr(_ partition: TopicPartition, adding replica: Int32) async {
-        await self.changeIsr(partition) { isr in isr.contains(replica) ? nil : isr + [replica] }
+        guard let topic = await self.metadata.topics[partition.topic],
+              topic.assignment.partitions[partition.partition]?.contains(replica) == true
+        else { return }
+        await self.changeIsr(partition, assignmentVersion: topic.assignmentVersion) { isr in isr.contains(replica) ? nil : isr + [replica] }
     }
 
     /// Removes from the ISRs of the partitions led here the followers not caught up for `lagMs`.
@@ -178,13 +184,13 @@ struct ReplicaManager: Sendable {
     }
 
     /// Writes a new ISR computed from the current one (nil: no change), if this broker still leads the partition.
-    private func changeIsr(_ partition: TopicPartition, _ change: ([Int32]) -> [Int32]?) async {
+    private func changeIsr(_ partition: TopicPartition, assignmentVersion: Int32? = nil, _ change: ([Int32]) -> [Int32]?) async {
         guard let writer = self.stateWriter, let topic = await self.metadata.topics[partition.topic],
               let state = topic.states[partition.partition], let version = topic.stateVersions[partition.partition],
               state.leader == self.brokerId, let isr = change(state.isr)
         else { return }
         do {
-            if try await writer.updateIsr(partition, from: state, version: version, to: isr) {
+            if try await writer.updateIsr(partition, from: state, version: version, to: isr, assignmentVersion: assignmentVersion) {
                 self.logger.notice("\(isr.count > state.isr.count ? "ISR expand" : "ISR shrink") for \(partition): \(state.isr) -> \(isr)")
                 // A smaller ISR may let the high watermark move, which answers the acks=all produces waiting for
                 // the followers that left (Kafka's maybeShrinkIsr then maybeIncrementLeaderHW).

@@ -10,6 +10,9 @@ public struct TopicMetadata: Hashable, Sendable {
     public var states: [Int32: PartitionStateZNode]
     /// The znode version of each partition state (Kafka's partition epoch), for compare-and-set ISR updates.
     public var stateVersions: [Int32: Int32] = [:]
+    /// The version of `/brokers/topics/<t>` the assignment was read at, so a leader's ISR expansion can be fenced
+    /// against an assignment changed meanwhile (a finished reassignment drops replicas).
+    public var assignmentVersion: Int32 = -1
     /// The topic's config overrides (`/config/topics/<t>`).
     public var config: [String: String] = [:]
 }
@@ -226,7 +229,7 @@ public actor MetadataCache {
                     if first { first = false; self.initialReadDone() }
                     continue
                 }
-                self.setAssignment(name, assignment)
+                self.setAssignment(name, assignment, version: node.stat.version)
                 for partition in assignment.partitions.keys where stateFollowers[partition] == nil {
                     if first { self.pendingInitialReads += 1 }
                     let initialState = first
@@ -239,7 +242,7 @@ public actor MetadataCache {
         }
     }
 
-    private func setAssignment(_ name: String, _ assignment: TopicAssignment) {
+    private func setAssignment(_ name: String, _ assignment: TopicAssignment, version: Int32) {
         if let previous = self.topics[name]?.assignment.topicId, let id = assignment.topicId, previous != id {
             // Deleted and created again between two reads of /brokers/topics: the old replicas must go.
             self.topics[name]?.states = [:]
@@ -247,6 +250,7 @@ public actor MetadataCache {
         }
         self.topics[name, default: TopicMetadata(name: name, assignment: assignment, states: [:], config: self.configOverrides[name] ?? [:])]
             .assignment = assignment
+        self.topics[name]?.assignmentVersion = version
         self.changed()
     }
 

@@ -13,14 +13,24 @@ public struct PartitionStateWriter: Sendable {
     }
 
     /// Replaces the ISR of a partition whose state (at znode version `version`) is `state`.
-    /// - Returns: false if the state changed since (nothing written).
+    /// - Parameter assignmentVersion: when set, the write also requires `/brokers/topics/<t>` at this version: an
+    ///   expansion must not add a replica that a reassignment finished meanwhile has dropped from the assignment.
+    /// - Returns: false if the state (or the assignment) changed since (nothing written).
     public func updateIsr(
-        _ partition: TopicPartition, from state: PartitionStateZNode, version: Int32, to isr: [Int32]
+        _ partition: TopicPartition, from state: PartitionStateZNode, version: Int32, to isr: [Int32], assignmentVersion: Int32? = nil
     ) async throws -> Bool {
         var next = state
         next.isr = isr
+        let statePath = ZNodes.partitionState(partition.topic, partition.partition)
         do {
-            try await self.client.set(ZNodes.partitionState(partition.topic, partition.partition), data: next.zNodeData(), version: version)
+            if let assignmentVersion {
+                _ = try await self.client.multi([
+                    .check(path: ZNodes.topic(partition.topic), version: assignmentVersion),
+                    .setData(path: statePath, data: next.zNodeData(), version: version),
+                ])
+            } else {
+                try await self.client.set(statePath, data: next.zNodeData(), version: version)
+            }
         } catch let error as ZooKeeperError where error.code == .badVersion || error.code == .noNode {
             return false
         }

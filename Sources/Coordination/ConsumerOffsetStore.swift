@@ -18,7 +18,9 @@ public struct CommittedOffset: Hashable, Sendable {
 /// Committed offsets of consumer groups in ZooKeeper, where old Kafka and its ZooKeeper-balanced consumers keep them:
 /// `/consumers/<group>/offsets/<topic>/<partition>` holds the next offset to consume as bare decimal text, so every
 /// broker reads the same offsets after a coordinator failover and old consumers share them. A non-empty metadata
-/// string is kept in a `metadata` child of the offset node (old consumers never look there).
+/// string is kept in a `metadata` child of the offset node (old consumers never look there), written in the same
+/// multi as the offset; so it belongs to the current offset only if both carry the same mzxid, and a later commit
+/// without metadata needs no delete.
 ///
 /// Commits are fenced: each batch is one `multi` that first checks the version of the coordinator partition's state
 /// znode the committing broker knows; a broker that lost the leadership (a new leader epoch rewrote the state) fails
@@ -63,11 +65,6 @@ public struct ConsumerOffsetStore: Sendable {
             }
             _ = try await self.client.multi(fenceOps + sets)
         }
-        // A commit without metadata clears an older one.
-        for (partition, committed) in offsets where committed.metadata.isEmpty {
-            let path = ZNodes.consumerOffset(group: group, topic: partition.topic, partition: partition.partition) + "/metadata"
-            do { try await self.client.delete(path) } catch let error as ZooKeeperError where error.code == .noNode {}
-        }
     }
 
     /// The committed offsets of `partitions`, or of every partition the group committed for when `nil`; partitions
@@ -93,7 +90,9 @@ public struct ConsumerOffsetStore: Sendable {
                           let offset = Int64(String(decoding: node.data, as: UTF8.self).trimmingSpaces)
                     else { return (partition, nil) }
                     var metadata = ""
-                    if node.stat.numChildren > 0, let child = try await self.client.getIfExists(path + "/metadata") {
+                    // Metadata written by an older commit (another mzxid) does not describe this offset.
+                    if node.stat.numChildren > 0, let child = try await self.client.getIfExists(path + "/metadata"),
+                       child.stat.mzxid == node.stat.mzxid {
                         metadata = String(decoding: child.data, as: UTF8.self)
                     }
                     return (partition, CommittedOffset(offset: offset, metadata: metadata, commitTimeMs: node.stat.mtime))

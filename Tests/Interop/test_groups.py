@@ -188,3 +188,21 @@ def test_committed_offsets_survive_a_coordinator_kill_9(cluster, zk_root):
     resumed.close()
     assert first == {0: 7, 1: 4}
     victim.restart()
+
+
+def test_a_standalone_consumer_commits_offsets_with_metadata_and_a_later_commit_replaces_it(cluster, zk_root):
+    """kafka-python with assign() commits as a standalone consumer (generation -1): the offset lands in ZooKeeper as
+    decimal text, the metadata string is read back with it, and a later commit without metadata clears it."""
+    from kafka import KafkaConsumer
+    from kafka.structs import OffsetAndMetadata, TopicPartition
+    create_topic(cluster, "standalone", 1)
+    produce(cluster, "standalone", 10, 1)
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap(cluster).split(","), group_id="standalone-group", enable_auto_commit=False)
+    partition = TopicPartition("standalone", 0)
+    consumer.assign([partition])
+    consumer.commit({partition: OffsetAndMetadata(5, "checkpoint-a", -1)})
+    assert consumer.committed(partition, metadata=True)[:2] == (5, "checkpoint-a")
+    assert zk_root.get(f"{cluster[0].chroot}/consumers/standalone-group/offsets/standalone/0")[0] == b"5"
+    consumer.commit({partition: OffsetAndMetadata(8, "", -1)})
+    assert consumer.committed(partition, metadata=True)[:2] == (8, "")
+    consumer.close()

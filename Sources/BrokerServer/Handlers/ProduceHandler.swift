@@ -32,8 +32,15 @@ struct ProduceHandler: KafkaRequestHandler {
     let messageMaxBytes: Int32
     /// `min.insync.replicas`: acks=all is refused with NOT_ENOUGH_REPLICAS while the ISR is smaller.
     let minInsyncReplicas: Int32
-    /// The broker's `compression.type`: `producer` or a codec name (`uncompressed` is none).
-    let compressionType: String
+    /// The broker's `compression.type` as a codec, parsed once; `nil` is `producer` (keep what was sent).
+    let defaultCodec: CompressionCodec?
+
+    init(replicas: ReplicaManager, messageMaxBytes: Int32, minInsyncReplicas: Int32, compressionType: String) {
+        self.replicas = replicas
+        self.messageMaxBytes = messageMaxBytes
+        self.minInsyncReplicas = minInsyncReplicas
+        self.defaultCodec = CompressionCodec(name: compressionType)
+    }
 
     func handle(_ request: ProduceRequest, context: RequestContext) async throws -> ProduceResponse? {
         var response = ProduceResponse()
@@ -73,7 +80,8 @@ struct ProduceHandler: KafkaRequestHandler {
             leaderEpoch = epoch
             isr = currentIsr
             maxMessageBytes = topicConfig["max.message.bytes"].flatMap { Int($0) } ?? Int(self.messageMaxBytes)
-            targetCodec = CompressionCodec(name: topicConfig["compression.type"] ?? self.compressionType)  // nil: producer
+            // nil: producer. A topic override is parsed only when the topic has one.
+            targetCodec = topicConfig["compression.type"].map { CompressionCodec(name: $0) } ?? self.defaultCodec
         }
         guard let bytes = data.records, bytes.readableBytes <= maxMessageBytes else {
             return fail(data.records == nil ? .invalidRecord : .messageTooLarge)

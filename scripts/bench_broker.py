@@ -63,6 +63,18 @@ def create_topic(bootstrap, name):
     sys.exit(f"bench-broker: topic {name} got no leader on {bootstrap}")
 
 
+def warm_group_coordinator(bootstrap, group, topic):
+    """Asks for the group's committed offset, which needs its coordinator: a broker creates its group-coordination
+    state (Kafka and Ferry: `__consumer_offsets`) on the first such request, a one-time cost of a new cluster that
+    would otherwise land in the timed consume (the load generator's consumer has a group.id, as librdkafka's must)."""
+    from confluent_kafka import Consumer, TopicPartition
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
+    try:
+        consumer.committed([TopicPartition(topic, 0)], timeout=60)
+    finally:
+        consumer.close()
+
+
 def load(*args):
     """Runs the native librdkafka load generator (scripts/bench/rdkafka_load.c) and returns its numbers."""
     result = subprocess.run([LOAD, *map(str, args)], capture_output=True, text=True, timeout=600)
@@ -107,6 +119,8 @@ def bench(name, command, port, log, records):
         create_topic(bootstrap, "bench-acks1")
         create_topic(bootstrap, "bench-acksall")
         create_topic(bootstrap, "bench-latency")
+        warm_group_coordinator(bootstrap, "rdkafka-load", "bench-acks1")
+        warm_group_coordinator(bootstrap, "rdkafka-latency", "bench-latency")
         # The client shares the two cores with the broker, so the broker's own CPU per record is printed too.
         cpu = process_cpu_seconds(process.pid)
         acks1 = produce(bootstrap, "bench-acks1", records, 1)

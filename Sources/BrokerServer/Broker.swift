@@ -211,6 +211,7 @@ public enum Broker {
             // Long polls are answered now; requests being served finish and get their responses.
             await replicas.notifier.wakeAllForShutdown()
             await replication.wakeAll()
+            await groups.coordinator.shutDown()
             let unfinished = await server.drain(timeout: .seconds(10))
             logger.info("stopped serving requests\(unfinished > 0 ? " (\(unfinished) connections did not finish in time)" : "")")
             await registrar.deregister()

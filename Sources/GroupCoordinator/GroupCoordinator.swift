@@ -15,6 +15,9 @@ public actor GroupCoordinator {
     private let settings: GroupCoordinatorSettings
     private let logger: Logger
     private var groups: [String: ConsumerGroup] = [:]
+    /// Set when the broker stops: every group is released and joins are refused, so no request waits on a
+    /// generation that will never form (a waiting JoinGroup would keep its connection, and the broker, from closing).
+    private var isShutDown = false
 
     public init(settings: GroupCoordinatorSettings = .init(), logger: Logger = Logger(label: "ferry.group-coordinator")) {
         self.settings = settings
@@ -33,6 +36,7 @@ public actor GroupCoordinator {
     // MARK: JoinGroup
 
     public func join(_ call: JoinGroupCall) async -> JoinGroupResult {
+        guard !self.isShutDown else { return .failed(.notCoordinator, memberId: call.memberId) }
         guard !call.groupId.isEmpty else { return .failed(.invalidGroupId) }
         guard call.sessionTimeoutMs >= self.settings.minSessionTimeoutMs, call.sessionTimeoutMs <= self.settings.maxSessionTimeoutMs else {
             return .failed(.invalidSessionTimeout)
@@ -386,6 +390,13 @@ public actor GroupCoordinator {
             self.groups[groupId] = nil
             self.logger.info("Unloaded group \(groupId): its coordinator partition moved to another broker")
         }
+    }
+
+    /// Releases every group (waiting joins and syncs answer NOT_COORDINATOR, so members look for the next
+    /// coordinator) and refuses joins from now on: the broker is stopping.
+    public func shutDown() {
+        self.isShutDown = true
+        self.retainGroups { _ in false }
     }
 
     /// A Java-style random UUID (8-4-4-4-12 hex), the suffix of Kafka's member ids.

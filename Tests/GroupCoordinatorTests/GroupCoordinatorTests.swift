@@ -156,3 +156,17 @@ import Testing
 extension String {
     var javaHash: Int32 { self.utf16.reduce(Int32(0)) { $0 &* 31 &+ Int32($1) } }
 }
+
+@Suite struct GroupCoordinatorShutdownTests {
+    @Test func shuttingDownAnswersAWaitingJoinAndRefusesNewOnes() async throws {
+        var settings = GroupCoordinatorSettings()
+        settings.minSessionTimeoutMs = 10
+        settings.initialRebalanceDelayMs = 60_000  // the join would wait a minute
+        let coordinator = GroupCoordinator(settings: settings)
+        async let waiting = coordinator.join(GroupCoordinatorTests.call(requireKnownMemberId: false))
+        while await coordinator.describe("g")?.state != .preparingRebalance { try await Task.sleep(for: .milliseconds(5)) }
+        await coordinator.shutDown()
+        #expect(await waiting.error == .notCoordinator)
+        #expect(await coordinator.join(GroupCoordinatorTests.call(requireKnownMemberId: false)).error == .notCoordinator)
+    }
+}

@@ -82,8 +82,9 @@ public actor GroupCoordinator {
             member.heartbeat(now: now)
             return self.joinResult(group, for: member)
         case .completingRebalance, .stable:
+            let why = member.protocols != call.protocols ? "Updating metadata for member" : "Leader rejoining:"
             member.update(from: call)
-            self.prepareRebalance(group, reason: "Updating metadata for member \(member.memberId) during \(group.state.rawValue)", now: now)
+            self.prepareRebalance(group, reason: "\(why) \(member.memberId) during \(group.state.rawValue)", now: now)
             return await self.awaitJoin(member, group: group, now: now)
         case .empty, .dead:
             return .failed(.unknownMemberId, memberId: call.memberId)

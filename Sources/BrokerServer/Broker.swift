@@ -43,8 +43,7 @@ public enum Broker {
     }
 
     private static func serve(config: BrokerConfig, zookeeper: ZooKeeperClient, logger: Logger) async throws {
-        try await BrokerRegistrar.ensurePersistentPaths(zookeeper)
-        let clusterId = try await BrokerRegistrar.clusterId(zookeeper)
+        let clusterId = try await BrokerRegistrar.prepareCluster(zookeeper)
         var logger = logger
         let brokerId = try await self.brokerId(config: config, zookeeper: zookeeper)
         logger[metadataKey: "broker"] = "\(brokerId)"

@@ -37,29 +37,55 @@ public actor BrokerRegistrar {
 
     /// Creates Kafka's persistent top-level paths that are missing.
     public static func ensurePersistentPaths(_ client: ZooKeeperClient) async throws {
-        // Reads are answered by the connected server and pipelined; creates go through the quorum one by one. On
-        // every start after the first, the reads find everything and nothing is written (start-up time).
-        let missing = try await withThrowingTaskGroup(of: String?.self) { group in
-            for path in ZNodes.persistentPaths {
-                group.addTask { try await client.exists(path) == nil ? path : nil }
-            }
-            return try await group.reduce(into: [String]()) { if let path = $1 { $0.append(path) } }
-        }
-        for path in ZNodes.persistentPaths where missing.contains(path) { try await client.createRecursively(path) }
+        try await self.createMissing(ZNodes.persistentPaths, client)
     }
 
     /// The cluster id in `/cluster/id`, created (as a random Kafka UUID) by the first broker to get there.
     public static func clusterId(_ client: ZooKeeperClient) async throws -> String {
         while true {
-            do {
-                return try ClusterIdZNode.decode(try await client.get(ZNodes.clusterId).data).id
-            } catch let error as ZooKeeperError where error.code == .noNode {
-                try await client.createRecursively("/cluster")
-                do {
-                    try await client.create(ZNodes.clusterId, data: ClusterIdZNode(id: KafkaUUID.random().description).zNodeData())
-                } catch let error as ZooKeeperError where error.code == .nodeExists {
-                    // Another broker won the race; read its id.
-                }
+            if let node = try await client.getIfExists(ZNodes.clusterId) { return try ClusterIdZNode.decode(node.data).id }
+            try await self.createMissing([ZNodes.clusterId], client, data: [ZNodes.clusterId: ClusterIdZNode(id: KafkaUUID.random().description).zNodeData()])
+        }
+    }
+
+    /// Prepares a broker's start: the persistent paths, then the cluster id (`ensurePersistentPaths` and `clusterId`
+    /// in one step). On a new cluster everything missing, the cluster id included, is created by one transaction.
+    public static func prepareCluster(_ client: ZooKeeperClient) async throws -> String {
+        if try await client.exists(ZNodes.clusterId) == nil {
+            try await self.createMissing(
+                ZNodes.persistentPaths + [ZNodes.clusterId], client,
+                data: [ZNodes.clusterId: ClusterIdZNode(id: KafkaUUID.random().description).zNodeData()])
+        } else {
+            try await self.ensurePersistentPaths(client)
+        }
+        return try await self.clusterId(client)
+    }
+
+    /// Creates those of `paths` (and their ancestors) that do not exist.
+    ///
+    /// Why not one `createRecursively` each: every create goes through the quorum and its transaction log, a failed
+    /// one too, and on a new cluster the fifteen-odd sequential writes were most of the broker's start-up time. Reads
+    /// are answered by the connected server and pipelined; what is missing is created by one `multi`. A create race
+    /// with another broker fails that transaction, and the slow path then creates path by path, ignoring
+    /// `NODEEXISTS`.
+    static func createMissing(_ paths: [String], _ client: ZooKeeperClient, data: [String: [UInt8]] = [:]) async throws {
+        var ordered: [String] = []
+        for path in paths {
+            for node in ZNodePath.ancestors(of: path) + [path] where !ordered.contains(node) { ordered.append(node) }
+        }
+        let missing = try await withThrowingTaskGroup(of: String?.self) { group in
+            for path in ordered {
+                group.addTask { try await client.exists(path) == nil ? path : nil }
+            }
+            return try await group.reduce(into: Set<String>()) { if let path = $1 { $0.insert(path) } }
+        }
+        let creates = ordered.filter(missing.contains)
+        guard !creates.isEmpty else { return }
+        do {
+            _ = try await client.multi(creates.map { .create(path: $0, data: data[$0] ?? [], mode: .persistent) })
+        } catch let error as ZooKeeperError where error.code == .nodeExists {
+            for path in creates {
+                do { try await client.create(path, data: data[path] ?? []) } catch let error as ZooKeeperError where error.code == .nodeExists {}
             }
         }
     }
@@ -107,9 +133,11 @@ public actor BrokerRegistrar {
 
     private func createRegistration() async throws {
         let path = ZNodes.broker(self.brokerId)
-        try await self.client.createRecursively(ZNodes.brokerIds)
         do {
             try await self.client.create(path, data: self.registration().zNodeData(), mode: .ephemeral)
+        } catch let error as ZooKeeperError where error.code == .noNode {
+            try await self.client.createRecursively(ZNodes.brokerIds)
+            return try await self.createRegistration()
         } catch let error as ZooKeeperError where error.code == .nodeExists {
             // Ours from before a reconnect is fine (Kafka checks the owner the same way); anyone else's is not.
             guard let stat = try await self.client.exists(path) else { return try await self.createRegistration() }

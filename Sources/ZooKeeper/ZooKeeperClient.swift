@@ -280,12 +280,18 @@ public final class ZooKeeperClient: Sendable {
 
     /// Creates `path` (persistent, empty) and its missing ancestors; existing nodes are left as they are.
     /// Kafka's `makeSurePersistentPathExists`.
+    ///
+    /// As Kafka's `createRecursive`, the path itself is tried first and ancestors only on `NONODE`: every create is a
+    /// write through the quorum's transaction log, a failed one too, and the parents usually exist.
     public func createRecursively(_ path: String, data: [UInt8] = []) async throws {
         try Self.validate(path)
-        for ancestor in ZNodePath.ancestors(of: path) {
-            do { try await self.create(ancestor) } catch let error as ZooKeeperError where error.code == .nodeExists {}
+        do {
+            try await self.create(path, data: data)
+        } catch let error as ZooKeeperError where error.code == .nodeExists {
+        } catch let error as ZooKeeperError where error.code == .noNode {
+            if let parent = ZNodePath.parent(of: path), parent != "/" { try await self.createRecursively(parent) }
+            do { try await self.create(path, data: data) } catch let error as ZooKeeperError where error.code == .nodeExists {}
         }
-        do { try await self.create(path, data: data) } catch let error as ZooKeeperError where error.code == .nodeExists {}
     }
 
     /// Reads a znode's data and stat.

@@ -17,6 +17,30 @@ struct BrokerRegistrarTests {
         { BrokerRegistration(endpoints: [(listener: "PLAINTEXT", host: "127.0.0.1", port: port)], rack: nil, timestamp: 1_700_000_000_000) }
     }
 
+    /// Brokers of a new cluster starting together race to create the same paths; the one-transaction fast path
+    /// fails for all but one, and every one of them must still end with the layout and the same cluster id.
+    @Test func brokersStartingTogetherPrepareOneCluster() async throws {
+        try await EnsembleAccess.shared.shared {
+            let (client, root, base) = try await self.chrootedClient()
+            var clients = [client]
+            for _ in 0..<3 { clients.append(try await TestEnsemble.client(chroot: base)) }
+            let ids = try await withThrowingTaskGroup(of: String.self) { group in
+                for each in clients { group.addTask { try await BrokerRegistrar.prepareCluster(each) } }
+                return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+            }
+            #expect(ids.count == 1 && ids.first?.count == 22)
+            try await client.sync(ZNodes.clusterId)  // the others' writes may not have reached this client's server
+            for path in ZNodes.persistentPaths + [ZNodes.clusterId] { #expect(try await client.exists(path) != nil, "\(path)") }
+            // A second start finds everything and changes nothing.
+            let before = try await client.exists(ZNodes.clusterId)
+            #expect(try await BrokerRegistrar.prepareCluster(clients[1]) == ids.first)
+            #expect(try await client.exists(ZNodes.clusterId) == before)
+            for each in clients { await each.close() }
+            try await root.deleteRecursively(base)
+            await root.close()
+        }
+    }
+
     @Test func registersKafkasLayoutAndOneClusterIdForEveryone() async throws {
         try await EnsembleAccess.shared.shared {
             let (client, root, base) = try await self.chrootedClient()

@@ -9,6 +9,7 @@ Everything runs on 127.0.0.1; both brokers are stopped at the end.
 """
 import argparse
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -75,6 +76,12 @@ def warm_group_coordinator(bootstrap, group, topic):
         consumer.close()
 
 
+def children_cpu_seconds():
+    """User + system CPU time of the finished child processes (the load generator runs) so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def load(*args):
     """Runs the native librdkafka load generator (scripts/bench/rdkafka_load.c) and returns its numbers."""
     result = subprocess.run([LOAD, *map(str, args)], capture_output=True, text=True, timeout=600)
@@ -122,9 +129,10 @@ def bench(name, command, port, log, records):
         warm_group_coordinator(bootstrap, "rdkafka-load", "bench-acks1")
         warm_group_coordinator(bootstrap, "rdkafka-latency", "bench-latency")
         # The client shares the two cores with the broker, so the broker's own CPU per record is printed too.
-        cpu = process_cpu_seconds(process.pid)
+        cpu, client_cpu = process_cpu_seconds(process.pid), children_cpu_seconds()
         acks1 = produce(bootstrap, "bench-acks1", records, 1)
         produce_cpu = (process_cpu_seconds(process.pid) - cpu) / records * 1e6
+        produce_client_cpu = (children_cpu_seconds() - client_cpu) / records * 1e6
         acks_all = produce(bootstrap, "bench-acksall", records // 2, "all")
         cpu = process_cpu_seconds(process.pid)
         consumed = consume(bootstrap, "bench-acks1", records)
@@ -140,6 +148,7 @@ def bench(name, command, port, log, records):
     result = {"produce acks=1 (records/s)": acks1, "produce acks=all (records/s)": acks_all,
               "consume (records/s)": consumed,
               "broker CPU, produce (s per 1M rec)": produce_cpu, "broker CPU, consume (s per 1M rec)": consume_cpu,
+              "client CPU, produce (s per 1M rec)": produce_client_cpu,
               "e2e p50 (ms)": p50, "e2e p99 (ms)": p99,
               "RSS idle (MB)": idle, "RSS after run (MB)": after, "start to serving (ms)": started * 1000}
     steal_after, total_after = cpu_ticks()

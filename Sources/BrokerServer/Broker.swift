@@ -23,16 +23,21 @@ public enum Broker {
         let connect = config.zookeeperConnect!
         let sessionTimeout = Duration.milliseconds(config.zookeeperSessionTimeoutMs)
         let connectionTimeout = Duration.milliseconds(config.zookeeperConnectionTimeoutMs ?? config.zookeeperSessionTimeoutMs)
-        if let chroot = connect.chroot {
-            // Kafka creates the chroot itself, through a session without it.
-            let root = try await ZooKeeperClient.connect(.init(
-                connectString: ConnectString(servers: connect.servers), sessionTimeout: sessionTimeout, connectionTimeout: connectionTimeout))
-            try await root.createRecursively(chroot)
-            await root.close()
-        }
         let zookeeper = try await ZooKeeperClient.connect(.init(
             connectString: connect, sessionTimeout: sessionTimeout, connectionTimeout: connectionTimeout,
             logger: Logger(label: "ferry.zookeeper")))
+        if let chroot = connect.chroot, (try? await zookeeper.exists("/")) == nil {
+            // Kafka creates a missing chroot itself, through a session without it (a second session, so only then).
+            do {
+                let root = try await ZooKeeperClient.connect(.init(
+                    connectString: ConnectString(servers: connect.servers), sessionTimeout: sessionTimeout, connectionTimeout: connectionTimeout))
+                try await root.createRecursively(chroot)
+                await root.close()
+            } catch {
+                await zookeeper.close()
+                throw error
+            }
+        }
         do {
             try await self.serve(config: config, zookeeper: zookeeper, logger: logger)
         } catch {

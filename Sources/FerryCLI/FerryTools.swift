@@ -8,6 +8,9 @@ public enum FerryTools {
     public static let subcommands: [any ParsableCommand.Type] = [
         ZooKeeperShellCommand.self,
         TopicsCommand.self,
+        ConsoleProducerCommand.self,
+        ConsoleConsumerCommand.self,
+        GetOffsetsCommand.self,
         DumpLogCommand.self,
     ]
 

@@ -1,12 +1,13 @@
 import ArgumentParser
 import Coordination
 import Foundation
+import KafkaClient
 import KafkaModel
 import ZooKeeper
 
 /// `kafka-topics.sh`: create, list, describe, alter (grow) and delete topics, with Kafka 2.8's options, output and
 /// exit codes. `--zookeeper` reads and writes the znodes directly, as Kafka's tool did (the controller acts on
-/// them); `--bootstrap-server` is not built yet and says so.
+/// them); `--bootstrap-server` goes through the admin API, as Kafka's `AdminClientTopicService`.
 struct TopicsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "topics",
@@ -61,15 +62,17 @@ struct TopicsCommand: AsyncParsableCommand {
             ToolOutput.usage(error.message, help: (try? KafkaOptions([], specs: Self.specs))?.help() ?? "")
             throw ExitCode(1)
         }
-        guard let connect = options.value("zookeeper") else {
-            ToolOutput.error("Error while executing topic command : --bootstrap-server is not supported by this version of Ferry's kafka-topics yet; use --zookeeper")
-            throw ExitCode(1)
-        }
         do {
-            let client = try await ZooKeeperClient.connect(
-                ZooKeeperClient.Configuration(connectString: ConnectString(parsing: connect), connectionTimeout: .seconds(30)))
-            defer { Task { await client.close() } }
-            try await ZooKeeperTopicCommand(client: client, options: options).run()
+            if let connect = options.value("zookeeper") {
+                let client = try await ZooKeeperClient.connect(
+                    ZooKeeperClient.Configuration(connectString: ConnectString(parsing: connect), connectionTimeout: .seconds(30)))
+                defer { Task { await client.close() } }
+                try await ZooKeeperTopicCommand(client: client, options: options).run()
+            } else {
+                let cluster = try KafkaCluster(bootstrapServers: options.value("bootstrap-server")!, clientId: "adminclient-1")
+                defer { Task { await cluster.close() } }
+                try await AdminTopicCommand(admin: KafkaAdmin(cluster: cluster), options: options).run()
+            }
         } catch let failure as TopicCommandFailure {
             print("Error while executing topic command : \(failure.message)")
             throw ExitCode(1)
@@ -178,9 +181,12 @@ struct ZooKeeperTopicCommand {
         }
     }
 
-    private func configs() throws -> [String: String] {
+    private func configs() throws -> [String: String] { try Self.configs(self.options) }
+
+    /// The `--config k=v` overrides.
+    static func configs(_ options: KafkaOptions) throws -> [String: String] {
         var result: [String: String] = [:]
-        for entry in self.options.all("config") {
+        for entry in options.all("config") {
             guard let equals = entry.firstIndex(of: "="), equals != entry.startIndex else {
                 throw TopicCommandFailure(message: "Invalid topic config: all configs to be added must be in the format \"key=val\".")
             }
@@ -219,9 +225,15 @@ struct ZooKeeperTopicCommand {
 
     /// The topics `--topic` names (a regular expression; `,` separates alternatives as in Kafka's IncludeList).
     private func topics() async throws -> [String] {
-        var all = try await self.client.children(ZNodes.brokerTopics).sorted()
-        if self.options.has("exclude-internal") { all.removeAll { $0.hasPrefix("__") } }
-        guard let pattern = self.options.value("topic") else { return all }
+        try Self.select(try await self.client.children(ZNodes.brokerTopics), self.options)
+    }
+
+    /// Those of `all` that `--topic` names, sorted (a regular expression; `,` separates alternatives as in Kafka's
+    /// IncludeList), without internal topics under `--exclude-internal`.
+    static func select(_ all: [String], _ options: KafkaOptions) throws -> [String] {
+        var all = all.sorted()
+        if options.has("exclude-internal") { all.removeAll { $0.hasPrefix("__") } }
+        guard let pattern = options.value("topic") else { return all }
         let cleaned = pattern.trimmingCharacters(in: CharacterSet(charactersIn: "\"' ")).replacingOccurrences(of: ",", with: "|")
         guard let regex = try? NSRegularExpression(pattern: "^(?:\(cleaned))$") else {
             throw TopicCommandFailure(message: "Invalid regular expression: \(pattern)")

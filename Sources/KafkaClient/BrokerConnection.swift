@@ -61,6 +61,17 @@ public final class BrokerConnection: Sendable {
         return try KafkaResponseDecoder.decode(bytes, as: Request.Response.self, version: version).response
     }
 
+    /// Sends `request` without waiting for an answer: Kafka sends none to a Produce with acks=0. Returns once written.
+    public func sendOneWay<Request: KafkaRequest>(_ request: Request, version: Int16) async throws {
+        let correlationId = self.nextCorrelationId.withLock { id in
+            defer { id = id == Int32.max ? 0 : id + 1 }
+            return id
+        }
+        var frame = ByteBuffer()
+        try KafkaFrameEncoder.encodeRequest(request, version: version, correlationId: correlationId, clientId: self.clientId, into: &frame)
+        try await self.channel.writeAndFlush(PendingRequest(frame: frame, correlationId: correlationId, response: nil))
+    }
+
     public func close() async {
         try? await self.channel.close()
     }
@@ -70,7 +81,8 @@ public final class BrokerConnection: Sendable {
 struct PendingRequest: Sendable {
     var frame: ByteBuffer
     var correlationId: Int32
-    var response: EventLoopPromise<ByteBuffer>
+    /// `nil` for a request the broker does not answer.
+    var response: EventLoopPromise<ByteBuffer>?
 }
 
 /// Writes requests and hands each response frame to the oldest waiting request (Kafka answers in order).
@@ -83,7 +95,7 @@ private final class ResponseMatcher: ChannelDuplexHandler {
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = Self.unwrapOutboundIn(data)
-        self.waiting.append(request)
+        if request.response != nil { self.waiting.append(request) }
         context.write(Self.wrapOutboundOut(request.frame), promise: promise)
     }
 
@@ -94,11 +106,11 @@ private final class ResponseMatcher: ChannelDuplexHandler {
             return
         }
         guard KafkaResponseDecoder.correlationId(of: frame) == request.correlationId else {
-            request.response.fail(BrokerConnectionError("response out of order (expected correlation id \(request.correlationId))"))
+            request.response?.fail(BrokerConnectionError("response out of order (expected correlation id \(request.correlationId))"))
             self.failAll(context, BrokerConnectionError("responses out of order"))
             return
         }
-        request.response.succeed(frame)
+        request.response?.succeed(frame)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -111,7 +123,7 @@ private final class ResponseMatcher: ChannelDuplexHandler {
     }
 
     private func failAll(_ context: ChannelHandlerContext, _ error: any Error) {
-        while let request = self.waiting.popFirst() { request.response.fail(error) }
+        while let request = self.waiting.popFirst() { request.response?.fail(error) }
         context.close(promise: nil)
     }
 }

@@ -95,3 +95,123 @@ def test_kafka_topics_errors_are_one_clear_line_and_a_non_zero_exit(cluster, zk_
     code, out, _ = tool("kafka-topics.sh", "--zookeeper", "127.0.0.1:1", "--list")
     assert code == 1 and out.startswith("Error while executing topic command : ") and len(out.splitlines()) == 1
     assert time.time() - started < 45
+
+
+def bootstrap(cluster):
+    return ",".join(f"127.0.0.1:{b.port}" for b in cluster[:2])
+
+
+def test_kafka_topics_bootstrap_server_and_zookeeper_see_the_same_topics(cluster, zk_connect, zk_root):
+    zk, servers = zookeeper(cluster, zk_connect), bootstrap(cluster)
+    # Seed 000, verbatim but for the hosts.
+    code, out, err = tool("kafka-topics.sh", "--bootstrap-server", servers, "--create", "--topic", "test02", "--partitions", "4",
+                          "--replication-factor", "2")
+    assert (code, out, err) == (0, "Created topic test02.\n", "")
+    assert tool("kafka-topics.sh", "--zookeeper", zk, "--create", "--topic", "viazk", "--partitions", "2",
+                "--replication-factor", "3", "--config", "retention.ms=60000")[0] == 0
+    await_condition("every partition has a leader", lambda: all(
+        state(zk_root, cluster[0], t, p)["leader"] in (1, 2, 3) for t, n in (("test02", 4), ("viazk", 2)) for p in range(n)))
+
+    assert tool("kafka-topics.sh", "--bootstrap-server", servers, "--list") == (0, "test02\nviazk\n", "")
+    assert tool("kafka-topics.sh", "--zookeeper", zk, "--list") == (0, "test02\nviazk\n", "")
+
+    # The partition lines agree between the two paths, for a topic made by either.
+    for topic in ("test02", "viazk"):
+        _, by_zk, _ = tool("kafka-topics.sh", "--zookeeper", zk, "--describe", "--topic", topic)
+        code, by_admin, _ = tool("kafka-topics.sh", "--bootstrap-server", servers, "--describe", "--topic", topic)
+        assert code == 0
+        assert by_admin.splitlines()[1:] == by_zk.splitlines()[1:]
+        summary = by_admin.splitlines()[0].split("\t")
+        assert summary[0] == f"Topic: {topic}" and summary[1].startswith("TopicId: ") and len(summary[1]) == len("TopicId: ") + 22
+    assert "retention.ms=60000" in tool("kafka-topics.sh", "--bootstrap-server", servers, "--describe", "--topic", "viazk")[1].splitlines()[0]
+
+    # Seed 000's alter; shrinking and a too large replication factor are one error line and exit 1.
+    assert tool("kafka-topics.sh", "--bootstrap-server", servers, "--alter", "--topic", "test02", "--partitions", "10") == (0, "", "")
+    await_condition("the new partitions get leaders", lambda: state(zk_root, cluster[0], "test02", 9)["leader"] in (1, 2, 3))
+    code, out, _ = tool("kafka-topics.sh", "--bootstrap-server", servers, "--alter", "--topic", "test02", "--partitions", "3")
+    assert (code, out) == (1, "Error while executing topic command : Topic currently has 10 partitions, which is higher than the requested 3.\n")
+    code, out, _ = tool("kafka-topics.sh", "--bootstrap-server", servers, "--create", "--topic", "wide", "--partitions", "1",
+                        "--replication-factor", "4")
+    assert (code, out) == (1, "Error while executing topic command : Replication factor: 4 larger than available brokers: 3.\n")
+    code, out, _ = tool("kafka-topics.sh", "--bootstrap-server", servers, "--describe", "--topic", "missing")
+    assert (code, out) == (1, "Error while executing topic command : Topic 'missing' does not exist as expected\n")
+
+    assert tool("kafka-topics.sh", "--bootstrap-server", servers, "--delete", "--topic", "viazk") == (0, "", "")
+    await_condition("the topic is gone", lambda: tool("kafka-topics.sh", "--zookeeper", zk, "--list")[1] == "test02\n")
+
+    started = time.time()
+    code, out, _ = tool("kafka-topics.sh", "--bootstrap-server", "127.0.0.1:1", "--list")
+    assert code == 1 and out.startswith("Error while executing topic command : ") and len(out.splitlines()) == 1
+    assert time.time() - started < 45
+
+
+def pipe(name, stdin, *args):
+    result = subprocess.run(["bash", str(SCRIPTS / name), *args], input=stdin, capture_output=True, text=True, timeout=90)
+    return result.returncode, result.stdout, result.stderr
+
+
+def test_console_producer_to_console_consumer_with_keys_groups_and_codecs(cluster):
+    servers = bootstrap(cluster)
+    assert tool("kafka-topics.sh", "--bootstrap-server", servers, "--create", "--topic", "lines", "--partitions", "3",
+                "--replication-factor", "2")[0] == 0
+    lines = [f"key{i % 7}:value {i}" for i in range(60)]
+    # Seed 004 writes `-topic`; seed 002 `--broker-list`.
+    code, out, err = pipe("kafka-console-producer.sh", "\n".join(lines[:30]) + "\n", "--broker-list", servers, "-topic", "lines",
+                          "--property", "parse.key=true", "--property", "key.separator=:")
+    assert (code, err) == (0, "")
+    code, _, err = pipe("kafka-console-producer.sh", "\n".join(lines[30:]) + "\n", "--bootstrap-server", servers, "--topic", "lines",
+                        "--property", "parse.key=true", "--property", "key.separator=:", "--compression-codec", "lz4",
+                        "--producer-property", "acks=1")
+    assert (code, err) == (0, "")
+
+    # Keys are partitioned as the Java client does (murmur2): kafka-python's partitioner agrees with where they landed.
+    from kafka.partitioner.default import murmur2
+    code, out, err = tool("kafka-console-consumer.sh", "--bootstrap-server", servers, "--topic", "lines", "--from-beginning",
+                          "--max-messages", "60", "--property", "print.key=true", "--property", "print.partition=true",
+                          "--property", "print.offset=true")
+    assert code == 0 and err.splitlines()[-1] == "Processed a total of 60 messages"
+    seen = [line.split("\t") for line in out.splitlines()]
+    assert sorted(f"{key}:{value}" for _, _, key, value in seen) == sorted(lines)
+    for partition, _, key, _ in seen:
+        assert int(partition.removeprefix("Partition:")) == (murmur2(key.encode()) & 0x7FFFFFFF) % 3
+    # Offsets are per partition, consecutive from 0 in the order each partition's records were sent.
+    for p in range(3):
+        offsets = [int(offset.removeprefix("Offset:")) for partition, offset, _, _ in seen if partition == f"Partition:{p}"]
+        assert sorted(offsets) == list(range(len(offsets)))
+
+    # One group read in two runs sees every record exactly once: --max-messages commits where it stopped.
+    first = tool("kafka-console-consumer.sh", "--bootstrap-server", servers, "--topic", "lines", "--from-beginning",
+                 "--group", "g_01", "--max-messages", "25")
+    second = tool("kafka-console-consumer.sh", "--bootstrap-server", servers, "--topic", "lines", "--group", "g_01",
+                  "--max-messages", "35", "--timeout-ms", "20000")
+    assert first[0] == 0 and second[0] == 0, (first, second)
+    assert sorted(first[1].splitlines() + second[1].splitlines()) == sorted(line.split(":", 1)[1] for line in lines)
+    third = tool("kafka-console-consumer.sh", "--bootstrap-server", servers, "--topic", "lines", "--group", "g_01",
+                 "--timeout-ms", "5000")
+    assert third[0] == 0 and third[1] == "" and third[2].splitlines()[-1] == "Processed a total of 0 messages"
+
+    # One partition from an offset.
+    code, out, _ = tool("kafka-console-consumer.sh", "--bootstrap-server", servers, "--topic", "lines", "--partition", "0",
+                        "--offset", "2", "--max-messages", "1", "--property", "print.offset=true")
+    assert code == 0 and out.startswith("Offset:2\t")
+
+    # kafka-get-offsets: the log end of each partition adds up to what was sent.
+    code, out, _ = tool("kafka-get-offsets.sh", "--bootstrap-server", servers, "--topic", "lines")
+    assert code == 0 and [line.split(":")[:2] for line in out.splitlines()] == [["lines", str(p)] for p in range(3)]
+    assert sum(int(line.split(":")[2]) for line in out.splitlines()) == 60
+    assert tool("kafka-get-offsets.sh", "--bootstrap-server", servers, "--topic", "lines", "--time", "-2")[1] == \
+        "lines:0:0\nlines:1:0\nlines:2:0\n"
+
+
+def test_console_tools_fail_with_one_clear_line(cluster):
+    servers = bootstrap(cluster)
+    code, out, err = pipe("kafka-console-producer.sh", "x\n", "--bootstrap-server", "127.0.0.1:1", "--topic", "t")
+    assert code == 1 and out == "" and len(err.splitlines()) == 1 and "Error when sending message to topic t" in err
+    code, _, err = tool("kafka-console-consumer.sh", "--bootstrap-server", servers, "--topic", "absent", "--partition", "0")
+    assert code == 1 and "absent" in err and err.splitlines()[-1] == "Processed a total of 0 messages"
+    code, _, err = tool("kafka-console-producer.sh", "--topic", "t")
+    assert code == 1 and err.startswith("Missing required option(s) [bootstrap-server]\n")
+    code, _, err = tool("kafka-console-consumer.sh", "--bootstrap-server", servers)
+    assert code == 1 and err.startswith("Exactly one of whitelist/topic is required.\n")
+    code, out, _ = tool("kafka-get-offsets.sh", "--bootstrap-server", servers, "--topic", "absent")
+    assert (code, out) == (1, "Error occurred: Could not match any topic-partitions with the specified filters\n")

@@ -115,6 +115,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "KafkaClientTests",
+            dependencies: ["KafkaClient", "KafkaModel", "KafkaRecords", nioCore],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "KafkaRecordsTests",
             dependencies: ["KafkaRecords", "CFerryChecksums", nioCore],
             resources: [.copy("Fixtures")],

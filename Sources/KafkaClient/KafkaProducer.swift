@@ -118,10 +118,7 @@ public final class KafkaProducer: Sendable {
             throw KafkaClientError.kafka(.messageTooLarge, message:
                 "The message is \(size) bytes when serialized which is larger than \(self.configuration.maxRequestSize), which is the value of the max.request.size configuration.")
         }
-        let count = try await self.partitionCount(record.topic)
-        if let partition = record.partition, !(0..<count).contains(partition) {
-            throw KafkaClientError(.invalidArgument, "Invalid partition given with record: \(partition) is not in the range [0...\(count)).")
-        }
+        var learned = false
         while true {
             let outcome: EnqueueOutcome = self.state.withLock { state in
                 if state.closed { return .closed }
@@ -130,12 +127,24 @@ public final class KafkaProducer: Sendable {
                     state.roomWaiters.append(room)
                     return .full(room)
                 }
-                return .queued(state.append(record, count: count, configuration: self.configuration, completion: completion))
+                if let partition = record.partition, let count = state.topics[record.topic]?.count, !(0..<count).contains(partition) {
+                    return .badPartition(count)
+                }
+                let (known, wake) = state.append(record, configuration: self.configuration, completion: completion)
+                return known ? .queued(wake) : .unknownTopic
             }
             switch outcome {
             case .closed: throw KafkaClientError(.invalidArgument, "Cannot send after the producer is closed.")
             case .full(let room): await room.wait()
-            case .queued(let wake): wake?.fire(); return
+            case .queued(let wake):
+                wake?.fire()
+                return
+            case .badPartition(let count):
+                throw KafkaClientError(.invalidArgument, "Invalid partition given with record: \(record.partition!) is not in the range [0...\(count)).")
+            case .unknownTopic:
+                guard !learned else { throw KafkaClientError.kafka(.unknownTopicOrPartition, message: "Topic \(record.topic) not present in metadata") }
+                try await self.learnTopic(record.topic)
+                learned = true
             }
         }
     }
@@ -182,15 +191,15 @@ public final class KafkaProducer: Sendable {
         self.state.withLock { $0.senderWake }?.fire()
     }
 
-    private func partitionCount(_ topic: String) async throws -> Int32 {
-        if let count = self.state.withLock({ $0.partitionCounts[topic] }) { return count }
+    /// Learns a topic's partition count from the metadata (asking for auto-creation, as the Java producer does).
+    private func learnTopic(_ topic: String) async throws {
         var metadata = try await self.cluster.refreshMetadata(topics: [topic], allowAutoTopicCreation: true)
         var attempts = 0
         while true {
             if let entry = metadata.topics[topic], entry.error == .none, !entry.partitions.isEmpty {
                 let count = Int32(entry.partitions.count)
-                self.state.withLock { $0.partitionCounts[topic] = count }
-                return count
+                self.state.withLock { $0.topics[topic] = $0.topics[topic] ?? Accumulator.TopicInfo(count: count) }
+                return
             }
             let error = metadata.topics[topic]?.error ?? .unknownTopicOrPartition
             // A topic being auto-created answers LEADER_NOT_AVAILABLE for a moment, as with Kafka.
@@ -344,8 +353,7 @@ public final class KafkaProducer: Sendable {
             return batch
         }
         let wake = self.state.withLock { state -> WakeUp? in
-            state.inFlight.remove(partition)
-            state.batches[partition, default: []].insert(contentsOf: retried, at: 0)
+            state.putBack(partition, retried)
             return state.senderWake
         }
         wake?.fire()
@@ -355,7 +363,7 @@ public final class KafkaProducer: Sendable {
     private func complete(_ partition: TopicPartition, _ batches: [PendingBatch], _ result: Result<Int64, KafkaClientError>, logAppendTime: Int64 = -1) {
         let records = batches.reduce(0) { $0 + $1.completions.count }
         let (flushed, rooms) = self.state.withLock { state -> ([WakeUp], [WakeUp]) in
-            state.inFlight.remove(partition)
+            state.setInFlight(partition, false)
             state.buffered -= records
             var flushed: [WakeUp] = []
             if state.buffered == 0 {
@@ -389,6 +397,8 @@ private enum EnqueueOutcome {
     case closed
     case full(WakeUp)
     case queued(WakeUp?)
+    case unknownTopic
+    case badPartition(Int32)
 }
 
 /// A batch being filled or waiting to go, with a completion per record in offset order.
@@ -401,11 +411,22 @@ struct PendingBatch: Sendable {
 }
 
 /// The producer's buffers, behind its lock.
+///
+/// Per record this is the hot path, so partitions are numbered: a queue of batches per partition in an array,
+/// found by a one-entry cache of the last partition (no hashing while records go to the same partition) or a
+/// dictionary; topic facts (partition count, sticky partition) sit in one dictionary entry per topic.
 struct Accumulator: Sendable {
-    var batches: [TopicPartition: [PendingBatch]] = [:]
-    var inFlight: Set<TopicPartition> = []
-    var partitionCounts: [String: Int32] = [:]
-    var sticky: [String: Int32] = [:]
+    struct TopicInfo: Sendable {
+        var count: Int32
+        var sticky: Int32?
+    }
+
+    var queues: [[PendingBatch]] = []
+    var partitions: [TopicPartition] = []
+    var inFlightFlags: [Bool] = []
+    var index: [TopicPartition: Int] = [:]
+    var lastUsed: (partition: TopicPartition, index: Int)?
+    var topics: [String: TopicInfo] = [:]
     var buffered = 0
     var flushing = 0
     var closed = false
@@ -413,50 +434,90 @@ struct Accumulator: Sendable {
     var flushWaiters: [WakeUp] = []
     var roomWaiters: [WakeUp] = []
 
+    /// The queue number of `partition`, made if new.
+    mutating func queue(for partition: TopicPartition) -> Int {
+        if let last = self.lastUsed, last.partition == partition { return last.index }
+        let found: Int
+        if let known = self.index[partition] {
+            found = known
+        } else {
+            found = self.queues.count
+            self.queues.append([])
+            self.partitions.append(partition)
+            self.inFlightFlags.append(false)
+            self.index[partition] = found
+        }
+        self.lastUsed = (partition, found)
+        return found
+    }
+
+    mutating func setInFlight(_ partition: TopicPartition, _ value: Bool) {
+        self.inFlightFlags[self.queue(for: partition)] = value
+    }
+
     /// Adds a record to its partition's open batch (a new one if full); returns the sender's wake-up when a batch
-    /// became ready, so the caller can fire it outside the lock.
-    mutating func append(_ record: ProducerRecord, count: Int32, configuration: KafkaProducer.Configuration,
-                         completion: KafkaProducer.Completion?) -> WakeUp? {
+    /// became ready, so the caller can fire it outside the lock. `nil` partitions count: the topic is not known yet.
+    mutating func append(_ record: ProducerRecord, configuration: KafkaProducer.Configuration,
+                         completion: KafkaProducer.Completion?) -> (known: Bool, wake: WakeUp?) {
+        guard var info = self.topics[record.topic] else { return (false, nil) }
+        let count = info.count
         let partitionId: Int32
         if let chosen = record.partition {
             partitionId = chosen
         } else if let key = record.key {
             partitionId = Partitioner.partition(forKey: key, count: count)
         } else {
-            partitionId = self.sticky[record.topic].flatMap { $0 < count ? $0 : nil } ?? Int32.random(in: 0..<count)
-            self.sticky[record.topic] = partitionId
+            partitionId = info.sticky.flatMap { $0 < count ? $0 : nil } ?? Int32.random(in: 0..<count)
+            if info.sticky != partitionId {
+                info.sticky = partitionId
+                self.topics[record.topic] = info
+            }
         }
-        let partition = TopicPartition(record.topic, partitionId)
+        let slot = self.queue(for: TopicPartition(record.topic, partitionId))
         let timestamp = record.timestamp ?? wallClockMillis()
-        var queue = self.batches[partition] ?? []
         var becameReady = false
         let recordBytes = (record.key?.count ?? 0) + (record.value?.count ?? 0) + 16
-        if queue.isEmpty || queue[queue.count - 1].full
-            || (queue[queue.count - 1].builder.uncompressedRecordBytes + recordBytes > configuration.batchSize
-                && queue[queue.count - 1].builder.recordCount > 0)
+        let open = self.queues[slot].count - 1
+        if open < 0 || self.queues[slot][open].full
+            || (self.queues[slot][open].builder.uncompressedRecordBytes + recordBytes > configuration.batchSize
+                && self.queues[slot][open].builder.recordCount > 0)
         {
-            if !queue.isEmpty && !queue[queue.count - 1].full {
-                queue[queue.count - 1].full = true
+            if open >= 0 && !self.queues[slot][open].full {
+                self.queues[slot][open].full = true
                 becameReady = true
             }
-            queue.append(PendingBatch(builder: RecordBatchBuilder(compression: configuration.compression), created: .now))
-            if record.partition == nil && record.key == nil && queue.count > 1 {
+            var builder = RecordBatchBuilder(compression: configuration.compression)
+            builder.reserveCapacity(min(configuration.batchSize, 1 << 20) + 64)
+            self.queues[slot].append(PendingBatch(builder: builder, created: .now))
+            if record.partition == nil && record.key == nil && open >= 0 {
                 // Sticky partitioning: a full batch moves key-less records to another partition.
-                self.sticky[record.topic] = count > 1 ? (partitionId + Int32.random(in: 1..<count)) % count : 0
+                info.sticky = count > 1 ? (partitionId + Int32.random(in: 1..<count)) % count : 0
+                self.topics[record.topic] = info
             }
         }
-        let last = queue.count - 1
-        queue[last].builder.append(
-            timestamp: timestamp, key: record.key.map { ByteBuffer(bytes: $0) }, value: record.value.map { ByteBuffer(bytes: $0) },
-            headers: record.headers)
-        queue[last].completions.append((timestamp, completion))
-        if queue[last].builder.uncompressedRecordBytes >= configuration.batchSize {
-            queue[last].full = true
+        let last = self.queues[slot].count - 1
+        // Mutated in place (no copy of the queue or batch is alive), so appends never copy the batch's buffer.
+        if record.headers.isEmpty {
+            self.queues[slot][last].builder.append(timestamp: timestamp, key: record.key, value: record.value)
+        } else {
+            self.queues[slot][last].builder.append(
+                timestamp: timestamp, key: record.key.map { ByteBuffer(bytes: $0) }, value: record.value.map { ByteBuffer(bytes: $0) },
+                headers: record.headers)
+        }
+        self.queues[slot][last].completions.append((timestamp, completion))
+        if self.queues[slot][last].builder.uncompressedRecordBytes >= configuration.batchSize {
+            self.queues[slot][last].full = true
             becameReady = true
         }
-        self.batches[partition] = queue
         self.buffered += 1
-        return becameReady || configuration.lingerMs == 0 ? self.senderWake : nil
+        return (true, becameReady || configuration.lingerMs == 0 ? self.senderWake : nil)
+    }
+
+    /// Puts batches back at the head of their partition's queue.
+    mutating func putBack(_ partition: TopicPartition, _ batches: [PendingBatch]) {
+        let slot = self.queue(for: partition)
+        self.inFlightFlags[slot] = false
+        self.queues[slot].insert(contentsOf: batches, at: 0)
     }
 
     /// Takes, per partition not in flight, the batches that may go now (up to `maxRequestSize` of them): past their
@@ -464,20 +525,20 @@ struct Accumulator: Sendable {
     mutating func takeReady(now: ContinuousClock.Instant, configuration: KafkaProducer.Configuration) -> [TopicPartition: [PendingBatch]] {
         var ready: [TopicPartition: [PendingBatch]] = [:]
         let linger = Duration.milliseconds(configuration.lingerMs)
-        for (partition, queue) in self.batches where !queue.isEmpty && !self.inFlight.contains(partition) {
-            var taken: [PendingBatch] = []
+        for slot in self.queues.indices where !self.queues[slot].isEmpty && !self.inFlightFlags[slot] {
+            var taken = 0
             var bytes = 0
-            for batch in queue {
+            for batch in self.queues[slot] {
                 if let retryAt = batch.retryAt, retryAt > now { break }
                 guard batch.full || now - batch.created >= linger || self.flushing > 0 || self.closed else { break }
                 bytes += batch.builder.uncompressedRecordBytes
-                if !taken.isEmpty && bytes > configuration.maxRequestSize { break }
-                taken.append(batch)
+                if taken > 0 && bytes > configuration.maxRequestSize { break }
+                taken += 1
             }
-            guard !taken.isEmpty else { continue }
-            ready[partition] = taken
-            self.inFlight.insert(partition)
-            if taken.count == queue.count { self.batches[partition] = nil } else { self.batches[partition]!.removeFirst(taken.count) }
+            guard taken > 0 else { continue }
+            ready[self.partitions[slot]] = Array(self.queues[slot].prefix(taken))
+            self.inFlightFlags[slot] = true
+            self.queues[slot].removeFirst(taken)
         }
         return ready
     }
@@ -485,8 +546,8 @@ struct Accumulator: Sendable {
     /// When the next waiting batch's linger (or retry back-off) ends.
     func nextLingerDeadline(configuration: KafkaProducer.Configuration) -> ContinuousClock.Instant? {
         let linger = Duration.milliseconds(configuration.lingerMs)
-        return self.batches.compactMap { partition, queue -> ContinuousClock.Instant? in
-            guard let first = queue.first, !self.inFlight.contains(partition) else { return nil }
+        return self.queues.indices.compactMap { slot -> ContinuousClock.Instant? in
+            guard let first = self.queues[slot].first, !self.inFlightFlags[slot] else { return nil }
             return first.retryAt ?? first.created + linger
         }.min()
     }

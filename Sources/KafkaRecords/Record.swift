@@ -148,6 +148,62 @@ public struct RecordBatchBuilder: Sendable {
         self.count += 1
     }
 
+    /// Appends a header-less record from byte arrays: the producer's hot path. The record is written straight into
+    /// the batch (sizes computed first), with no intermediate buffer per record or per field.
+    public mutating func append(timestamp: Int64, key: [UInt8]?, value: [UInt8]?) {
+        if self.count == 0 { self.baseTimestamp = timestamp }
+        self.lastOffsetDelta += 1
+        let timestampDelta = timestamp - self.baseTimestamp
+        let keyLength = key.map { Int64($0.count) } ?? -1
+        let valueLength = value.map { Int64($0.count) } ?? -1
+        let bodySize = 1 + Self.zigzagSize(timestampDelta) + Self.zigzagSize(Int64(self.lastOffsetDelta))
+            + Self.zigzagSize(keyLength) + max(Int(keyLength), 0) + Self.zigzagSize(valueLength) + max(Int(valueLength), 0) + 1
+        let total = Self.zigzagSize(Int64(bodySize)) + bodySize
+        let offsetDelta = Int64(self.lastOffsetDelta)
+        self.encodedRecords.writeWithUnsafeMutableBytes(minimumWritableBytes: total) { out in
+            var at = 0
+            func put(_ value: Int64) {
+                var raw = UInt64(bitPattern: (value << 1) ^ (value >> 63))
+                while raw >= 0x80 {
+                    out[at] = UInt8(truncatingIfNeeded: raw) | 0x80
+                    at += 1
+                    raw >>= 7
+                }
+                out[at] = UInt8(raw)
+                at += 1
+            }
+            func put(_ bytes: [UInt8]?) {
+                put(Int64(bytes?.count ?? -1))
+                guard let bytes, !bytes.isEmpty else { return }
+                bytes.withUnsafeBytes { out.baseAddress!.advanced(by: at).copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+                at += bytes.count
+            }
+            put(Int64(bodySize))
+            out[at] = 0  // attributes
+            at += 1
+            put(timestampDelta)
+            put(offsetDelta)
+            put(key)
+            put(value)
+            out[at] = 0  // no headers (varint 0)
+            at += 1
+            return at
+        }
+        self.maxTimestamp = max(self.maxTimestamp, timestamp)
+        self.count += 1
+    }
+
+    /// Reserves room for `bytes` more bytes of records, so a batch filled record by record does not regrow.
+    public mutating func reserveCapacity(_ bytes: Int) {
+        self.encodedRecords.reserveCapacity(self.encodedRecords.readableBytes + bytes)
+    }
+
+    /// The bytes of a zigzag varint.
+    static func zigzagSize(_ value: Int64) -> Int {
+        let raw = UInt64(bitPattern: (value << 1) ^ (value >> 63))
+        return raw == 0 ? 1 : (64 - raw.leadingZeroBitCount + 6) / 7
+    }
+
     /// The finished batch.
     /// - Throws: `CompressionError` if compression fails.
     public func build() throws -> RecordBatch {

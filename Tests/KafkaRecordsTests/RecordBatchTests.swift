@@ -66,6 +66,24 @@ enum Fixtures {
         #expect(try builder.build().buffer == Fixtures.bytes("v2_none"))
     }
 
+    /// The producer's array fast path writes exactly what the general path writes: null and empty keys and values,
+    /// large values (multi-byte length varints) and timestamps before the first (negative deltas).
+    @Test func arrayAppendIsByteForByteTheGeneralAppend() throws {
+        var general = RecordBatchBuilder()
+        var fast = RecordBatchBuilder()
+        fast.reserveCapacity(64)
+        let cases: [(Int64, [UInt8]?, [UInt8]?)] = [
+            (1_700_000_000_000, nil, Array("v".utf8)), (1_700_000_000_500, [], []), (1_699_999_999_000, Array("key".utf8), nil),
+            (1_700_000_100_000, Array(repeating: 7, count: 300), Array(repeating: 9, count: 20_000)),
+        ]
+        for (timestamp, key, value) in cases {
+            general.append(timestamp: timestamp, key: key.map { ByteBuffer(bytes: $0) }, value: value.map { ByteBuffer(bytes: $0) })
+            fast.append(timestamp: timestamp, key: key, value: value)
+        }
+        #expect(try fast.build().buffer == general.build().buffer)
+        #expect(try fast.build().records().map { $0.value.map { Array($0.readableBytesView) } } == cases.map(\.2))
+    }
+
     static func unhex(_ text: String) -> ByteBuffer {
         var bytes: [UInt8] = []
         var index = text.startIndex

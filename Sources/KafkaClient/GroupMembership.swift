@@ -162,7 +162,7 @@ final class GroupMembership: Sendable {
 
     static func rangeAssignment(subscriptions: [String: [String]], partitionCounts: [String: Int]) -> [String: [TopicPartition]] {
         var result: [String: [TopicPartition]] = [:]
-        for (topic, count) in partitionCounts {
+        for (topic, count) in partitionCounts.sorted(by: { $0.key < $1.key }) {
             let members = subscriptions.filter { $0.value.contains(topic) }.keys.sorted()
             guard !members.isEmpty else { continue }
             let each = count / members.count

@@ -12,13 +12,13 @@ struct AdminTopicCommand {
                 try await self.create()
             } else if self.options.has("list") {
                 // Kafka prints the names joined by newlines: an empty cluster gives one empty line.
-                print(try await self.topics(named: false).joined(separator: "\n"))
+                print(try self.topics(in: try await self.admin.describeCluster(), named: false).joined(separator: "\n"))
             } else if self.options.has("describe") {
                 for line in try await self.describe() { print(line) }
             } else if self.options.has("alter") {
                 try await self.alter()
             } else if self.options.has("delete") {
-                let topics = try await self.topics(named: true)
+                let topics = try self.topics(in: try await self.admin.describeCluster(), named: true)
                 if let internalTopic = topics.first(where: { $0.hasPrefix("__") }) {
                     throw TopicCommandFailure(message: "Topic \(internalTopic) is a kafka internal topic and is not allowed to be marked for deletion.")
                 }
@@ -30,8 +30,7 @@ struct AdminTopicCommand {
     }
 
     /// The topics `--topic` selects; with `named`, Kafka's error when it selects none (unless `--if-exists`).
-    private func topics(named: Bool) async throws -> [String] {
-        let metadata = try await self.admin.describeCluster()
+    private func topics(in metadata: ClusterMetadata, named: Bool) throws -> [String] {
         let topics = try ZooKeeperTopicCommand.select(Array(metadata.topics.keys), self.options)
         if named, topics.isEmpty, let name = self.options.value("topic"), !self.options.has("if-exists") {
             throw TopicCommandFailure(message: "Topic '\(name)' does not exist as expected")
@@ -67,13 +66,15 @@ struct AdminTopicCommand {
         let underReplicated = self.options.has("under-replicated-partitions")
         let unavailable = self.options.has("unavailable-partitions")
         var lines: [String] = []
-        for name in try await self.topics(named: true) {
+        let names = try self.topics(in: metadata, named: true)
+        let allConfigs = try await self.admin.describeConfigs(.topic, names)
+        for name in names {
             guard let topic = metadata.topics[name] else { continue }
             if topic.error != .none && topic.partitions.isEmpty {
                 throw TopicCommandFailure(message: "\(topic.error.message)")
             }
             // As Kafka's describe: every entry not at its default, static broker settings included.
-            let configs = try await self.admin.describeConfigs(.topic, name).filter { $0.source != .defaultConfig && !$0.isSensitive }
+            let configs = (allConfigs[name] ?? []).filter { $0.source != .defaultConfig && !$0.isSensitive }
             if self.options.has("topics-with-overrides") && !configs.contains(where: { $0.source == .dynamicTopicConfig }) { continue }
             if !underReplicated && !unavailable {
                 var line = "Topic: \(name)"
@@ -97,7 +98,7 @@ struct AdminTopicCommand {
 
     private func alter() async throws {
         let metadata = try await self.admin.describeCluster()
-        for name in try await self.topics(named: true) {
+        for name in try self.topics(in: metadata, named: true) {
             guard let count = try self.options.integer("partitions") else { continue }
             if name.hasPrefix("__") {
                 throw TopicCommandFailure(message: "The number of partitions for the internal topic \(name) cannot be changed.")

@@ -120,10 +120,14 @@ struct ConsoleProducerCommand: AsyncParsableCommand {
             let record = ProducerRecord(topic: topic, key: key, value: value)
             let size = value.count
             let keyText = key.map { String(decoding: $0, as: UTF8.self) } ?? "null"
+            // Kafka's ErrorLoggingCallback line.
+            let failed: @Sendable (any Error) -> Void = { error in
+                ToolOutput.error("ERROR Error when sending message to topic \(topic) with key: \(keyText), value: \(size) bytes with error: \(error) (org.apache.kafka.clients.producer.internals.ErrorLoggingCallback)")
+            }
             let report: KafkaProducer.Completion = { result in
                 if case .failure(let error) = result {
                     failures.add(1, ordering: .relaxed)
-                    ToolOutput.error("ERROR Error when sending message to topic \(topic) with key: \(keyText), value: \(size) bytes with error: \(error) (org.apache.kafka.clients.producer.internals.ErrorLoggingCallback)")
+                    failed(error)
                 }
             }
             do {
@@ -137,7 +141,7 @@ struct ConsoleProducerCommand: AsyncParsableCommand {
                     try await producer.send(record, completion: report)
                 }
             } catch {
-                ToolOutput.error("ERROR Error when sending message to topic \(topic) with key: \(keyText), value: \(size) bytes with error: \(error) (org.apache.kafka.clients.producer.internals.ErrorLoggingCallback)")
+                failed(error)
                 await producer.close()
                 throw ExitCode(1)
             }

@@ -77,15 +77,24 @@ public struct KafkaAdmin: Sendable {
 
     /// The configuration of a topic or broker, every entry with its source. Broker configs go to that broker.
     public func describeConfigs(_ type: ConfigResource, _ name: String) async throws -> [ConfigEntry] {
-        let request = DescribeConfigsRequest(resources: [.init(resourceType: type.rawValue, resourceName: name, configurationKeys: nil)])
-        let target: Int32? = type == .broker ? Int32(name) : nil
+        try await self.describeConfigs(type, [name])[name] ?? []
+    }
+
+    /// The configurations of several topics (or of one broker), in one request.
+    public func describeConfigs(_ type: ConfigResource, _ names: [String]) async throws -> [String: [ConfigEntry]] {
+        guard !names.isEmpty else { return [:] }
+        let request = DescribeConfigsRequest(resources: names.map { .init(resourceType: type.rawValue, resourceName: $0, configurationKeys: nil) })
+        let target: Int32? = type == .broker ? names.first.flatMap { Int32($0) } : nil
         let response = try await self.cluster.send(request, to: target, upTo: 2)
-        guard let result = response.results.first else { throw KafkaClientError(.kafka(.unknownServerError), "Empty DescribeConfigs answer") }
-        guard result.errorCode == 0 else { throw KafkaClientError.kafka(ErrorCode(rawValue: result.errorCode), message: result.errorMessage) }
-        return result.configs.map {
-            ConfigEntry(name: $0.name, value: $0.value, source: ConfigSource(rawValue: $0.configSource) ?? ($0.isDefault ? .defaultConfig : .unknown),
-                        isReadOnly: $0.readOnly, isSensitive: $0.isSensitive)
+        var result: [String: [ConfigEntry]] = [:]
+        for answer in response.results {
+            guard answer.errorCode == 0 else { throw KafkaClientError.kafka(ErrorCode(rawValue: answer.errorCode), message: answer.errorMessage) }
+            result[answer.resourceName] = answer.configs.map {
+                ConfigEntry(name: $0.name, value: $0.value, source: ConfigSource(rawValue: $0.configSource) ?? ($0.isDefault ? .defaultConfig : .unknown),
+                            isReadOnly: $0.readOnly, isSensitive: $0.isSensitive)
+            }
         }
+        return result
     }
 
     /// Sets (`value`) or removes (`nil`) configuration entries of a topic or broker (IncrementalAlterConfigs).

@@ -62,7 +62,7 @@ public struct BrokerAddress: Hashable, Sendable, CustomStringConvertible {
     public static func parseList(_ text: String) throws(KafkaClientError) -> [BrokerAddress] {
         var result: [BrokerAddress] = []
         for entry in text.split(separator: ",") {
-            let trimmed = String(entry).trimmedOfWhitespace
+            let trimmed = String(entry).trimmingSpaces
             guard let colon = trimmed.lastIndex(of: ":"), let port = Int(trimmed[trimmed.index(after: colon)...]),
                   (1...65535).contains(port), colon != trimmed.startIndex
             else {
@@ -80,7 +80,8 @@ public struct BrokerAddress: Hashable, Sendable, CustomStringConvertible {
 }
 
 extension String {
-    fileprivate var trimmedOfWhitespace: String {
+    /// Without leading and trailing whitespace (property values and address lists as users type them).
+    var trimmingSpaces: String {
         String(self.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
     }
 }

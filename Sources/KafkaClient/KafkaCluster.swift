@@ -146,10 +146,9 @@ public actor KafkaCluster {
 
     /// Connects to `address` and asks its API versions.
     private func open(_ address: BrokerAddress) async throws -> NegotiatedConnection {
-        let timeout = self.configuration.connectTimeout
         let connection = try await BrokerConnection.connect(
             host: address.host, port: address.port, clientId: self.configuration.clientId,
-            connectTimeout: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000))
+            connectTimeout: TimeAmount(self.configuration.connectTimeout))
         do {
             // v2: the newest non-flexible version, which every broker since Kafka 2.0 answers in the format asked.
             let response = try await connection.send(ApiVersionsRequest(), version: 2)

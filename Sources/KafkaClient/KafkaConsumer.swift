@@ -89,6 +89,8 @@ public actor KafkaConsumer {
     private var subscription: [String] = []
     private var buffered: [ConsumerRecord] = []
     private var group: GroupMembership?
+    /// The group's offsets handle while not subscribed (assign + commit), kept so its coordinator is found once.
+    private var standaloneGroup: GroupMembership?
     private var lastAutoCommit = ContinuousClock.now
     private var committedPositions: [TopicPartition: Int64] = [:]
 
@@ -165,9 +167,7 @@ public actor KafkaConsumer {
 
     /// Commits the current positions (or `offsets`) of the group, synchronously.
     public func commit(_ offsets: [TopicPartition: Int64]? = nil) async throws {
-        guard let group = self.group ?? self.configuration.groupId.map({
-            GroupMembership(groupId: $0, cluster: self.cluster, configuration: self.configuration, logger: self.logger)
-        }) else {
+        guard let group = self.offsetsGroup() else {
             throw KafkaClientError(.invalidArgument, "To use the group management or offset commit APIs, you must provide a valid group.id in the consumer configuration.")
         }
         let toCommit = offsets ?? self.consumedPositions()
@@ -178,8 +178,7 @@ public actor KafkaConsumer {
 
     /// The committed offsets of the group for `partitions` (nil: none committed).
     public func committed(_ partitions: [TopicPartition]) async throws -> [TopicPartition: Int64?] {
-        guard let groupId = self.configuration.groupId else { return Dictionary(uniqueKeysWithValues: partitions.map { ($0, nil) }) }
-        let group = self.group ?? GroupMembership(groupId: groupId, cluster: self.cluster, configuration: self.configuration, logger: self.logger)
+        guard let group = self.offsetsGroup() else { return Dictionary(uniqueKeysWithValues: partitions.map { ($0, nil) }) }
         return try await group.fetchCommitted(partitions)
     }
 
@@ -191,6 +190,17 @@ public actor KafkaConsumer {
     }
 
     // MARK: Internals
+
+    /// Who commits and fetches the group's offsets: the membership when subscribed, else a standalone handle;
+    /// `nil` without a `groupId`.
+    private func offsetsGroup() -> GroupMembership? {
+        if let group = self.group { return group }
+        guard let groupId = self.configuration.groupId else { return nil }
+        if let standalone = self.standaloneGroup { return standalone }
+        let standalone = GroupMembership(groupId: groupId, cluster: self.cluster, configuration: self.configuration, logger: self.logger)
+        self.standaloneGroup = standalone
+        return standalone
+    }
 
     private func setAssignment(_ partitions: [TopicPartition]) {
         self.assigned = partitions.sorted()
@@ -235,8 +245,7 @@ public actor KafkaConsumer {
         let missing = self.assigned.filter { self.positions[$0] == nil }
         guard !missing.isEmpty else { return }
         var needReset: [TopicPartition] = []
-        if let groupId = self.configuration.groupId {
-            let group = self.group ?? GroupMembership(groupId: groupId, cluster: self.cluster, configuration: self.configuration, logger: self.logger)
+        if let group = self.offsetsGroup() {
             for (partition, offset) in try await group.fetchCommitted(missing) {
                 if let offset {
                     self.positions[partition] = offset

@@ -571,12 +571,6 @@ private final class ResultBox: Sendable {
     }
 }
 
-extension String {
-    var trimmingSpaces: String {
-        String(self.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
-    }
-}
-
 extension CompressionCodec {
     /// The codec for a `compression.type` / `--compression-codec` name.
     public static func named(_ name: String) -> CompressionCodec? {

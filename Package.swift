@@ -68,7 +68,7 @@ let package = Package(
         // Async Kafka client used by the command-line tools and tests.
         .target(
             name: "KafkaClient",
-            dependencies: ["KafkaModel", "KafkaProtocol", "KafkaRecords", nioCore, nioPosix, logging],
+            dependencies: ["KafkaModel", "KafkaProtocol", "KafkaRecords", "Coordination", "ZooKeeper", nioCore, nioPosix, logging],
             swiftSettings: swiftSettings
         ),
 

@@ -6,10 +6,11 @@ import KafkaRecords
 import NIOCore
 import Synchronization
 
-/// `kafka-console-consumer.sh --bootstrap-server`: prints records as Kafka 2.8's `DefaultMessageFormatter` does, in a
-/// group (`--group`, or a random `console-consumer-NNNNN` without committing), or from one `--partition` at
-/// `--offset`. Ends after `--max-messages`, after `--timeout-ms` without records, or on SIGINT/SIGTERM, and prints
-/// `Processed a total of N messages` on stderr.
+/// `kafka-console-consumer.sh`: prints records as Kafka 2.8's `DefaultMessageFormatter` does. With
+/// `--bootstrap-server`, in a broker-coordinated group (`--group`, or a random `console-consumer-NNNNN` without
+/// committing), or from one `--partition` at `--offset`. With `--zookeeper`, as Kafka's old consumer: a
+/// ZooKeeper-balanced group member (`ZooKeeperConsoleConsumer`). Ends after `--max-messages`, after `--timeout-ms`
+/// without records, or on SIGINT/SIGTERM, and prints `Processed a total of N messages` on stderr.
 struct ConsoleConsumerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "console-consumer",
@@ -21,7 +22,10 @@ struct ConsoleConsumerCommand: AsyncParsableCommand {
     var arguments: [String] = []
 
     static let specs: [KafkaOptions.Spec] = [
-        .value("bootstrap-server", "String: server to connect to", "REQUIRED: The server(s) to connect to."),
+        .value("bootstrap-server", "String: server to connect to", "REQUIRED (unless old consumer is used): The server to connect to."),
+        .value("zookeeper", "String: urls",
+               "REQUIRED (only when using old consumer): The connection string for the zookeeper connection in the form host:port. Multiple URLS can be given to allow fail-over."),
+        .flag("delete-consumer-offsets", "If specified, the consumer path in zookeeper is deleted when starting up"),
         .value("topic", "String: topic", "The topic id to consume on."),
         .value("whitelist", "String: whitelist", "Regular expression specifying whitelist of topics to include for consumption."),
         .value("include", "String: include", "Regular expression specifying list of topics to include for consumption."),
@@ -64,20 +68,35 @@ struct ConsoleConsumerCommand: AsyncParsableCommand {
         let format: MessageFormat
         var configuration = KafkaConsumer.Configuration()
         let cluster: KafkaCluster
+        var balanced: ZooKeeperConsoleConsumer?
         do {
             format = MessageFormat(try ToolProperties.pairs(options.all("property")))
             var properties = try ToolProperties.file(options.value("consumer.config"))
             properties.merge(try ToolProperties.pairs(options.all("consumer-property"))) { $1 }
+            let groupNamed = options.has("group") || properties["group.id"] != nil
             if let group = options.value("group") {
                 properties["group.id"] = group
             } else if properties["group.id"] == nil {
-                // As Kafka 2.8: a random group that commits nothing.
+                // A random group; the new consumer commits nothing to it (Kafka 2.8), the old one deletes it at exit.
                 properties["group.id"] = "console-consumer-\(Int.random(in: 0..<100_000))"
-                properties["enable.auto.commit"] = "false"
+                if !options.has("zookeeper") { properties["enable.auto.commit"] = "false" }
+            }
+            if options.has("zookeeper") {
+                ToolOutput.error("Using the ConsoleConsumer with old consumer is deprecated and will be removed in a future major release. Consider using the new consumer by passing [bootstrap-server] instead of [zookeeper].")
+                properties = ZooKeeperConsoleConsumer.translate(properties)
             }
             properties["auto.offset.reset"] = options.has("from-beginning") ? "earliest" : properties["auto.offset.reset"] ?? "latest"
             try configuration.apply(properties)
-            cluster = try KafkaCluster(bootstrapServers: options.value("bootstrap-server")!, clientId: "console-consumer")
+            if let connect = options.value("zookeeper") {
+                let topics = try await Self.topics(options, among: nil)
+                (balanced, cluster) = try await ZooKeeperConsoleConsumer.start(
+                    connect: connect, group: configuration.groupId!, groupNamed: groupNamed, topics: topics,
+                    fromBeginning: options.has("from-beginning"), deleteOffsets: options.has("delete-consumer-offsets"),
+                    configuration: configuration, properties: properties)
+                configuration.groupId = nil  // offsets go to ZooKeeper through the member, not to a coordinator
+            } else {
+                cluster = try KafkaCluster(bootstrapServers: options.value("bootstrap-server")!, clientId: "console-consumer")
+            }
         } catch {
             ToolOutput.error("\(error)")
             throw ExitCode(1)
@@ -104,21 +123,20 @@ struct ConsoleConsumerCommand: AsyncParsableCommand {
                 case "latest": try await consumer.seek([topic], to: options.has("from-beginning") ? .earliest : .latest)
                 case let text: await consumer.seek(topic, offset: Int64(text)!)
                 }
-            } else {
-                let metadata = try await cluster.refreshMetadata()
-                let topics: [String]
-                if let topic = options.value("topic") {
-                    topics = [topic]
-                } else {
-                    let pattern = options.value("include") ?? options.value("whitelist")!
-                    let regex = try NSRegularExpression(pattern: "^(?:\(pattern.replacingOccurrences(of: ",", with: "|")))$")
-                    topics = metadata.topics.keys.filter { !$0.hasPrefix("__") && regex.firstMatch(in: $0, range: NSRange($0.startIndex..., in: $0)) != nil }.sorted()
-                }
-                try await consumer.subscribe(topics)
+            } else if balanced == nil {
+                try await consumer.subscribe(try await Self.topics(options, among: cluster))
             }
             var lastRecord = ContinuousClock.now
+            var lastCommit = ContinuousClock.now
             consume: while !stop.requested {
                 if let maxMessages, processed >= maxMessages { break }
+                if let balanced {
+                    try await balanced.maintain(consumer, cluster: cluster)
+                    if balanced.autoCommit, ContinuousClock.now - lastCommit >= balanced.autoCommitInterval {
+                        try await balanced.commit(consumer)
+                        lastCommit = .now
+                    }
+                }
                 let records = try await consumer.poll(timeout: .milliseconds(200))
                 if records.isEmpty {
                     if let idleTimeout, ContinuousClock.now - lastRecord >= idleTimeout {
@@ -148,17 +166,36 @@ struct ConsoleConsumerCommand: AsyncParsableCommand {
             ToolOutput.error("[\(Self.timestamp())] ERROR Unknown error when running consumer:  (kafka.tools.ConsoleConsumer$)\n\(error)")
             failed = true
         }
+        await balanced?.close(consumer)
         await consumer.close()
         ToolOutput.error("Processed a total of \(processed) messages")
         if failed { throw ExitCode(1) }
     }
 
-    /// Kafka 2.8's `ConsumerConfig.checkArgs`, in its order.
+    /// The topics `--topic`, or the `--whitelist`/`--include` pattern among the cluster's (or ZooKeeper's) topics.
+    static func topics(_ options: KafkaOptions, among cluster: KafkaCluster?) async throws -> [String] {
+        if let topic = options.value("topic") { return [topic] }
+        let pattern = options.value("include") ?? options.value("whitelist")!
+        let regex = try NSRegularExpression(pattern: "^(?:\(pattern.replacingOccurrences(of: ",", with: "|")))$")
+        let names = try await cluster?.refreshMetadata().topics.keys.map { $0 } ?? []
+        return names.filter { !$0.hasPrefix("__") && regex.firstMatch(in: $0, range: NSRange($0.startIndex..., in: $0)) != nil }.sorted()
+    }
+
+    /// Kafka 2.8's `ConsumerConfig.checkArgs`, in its order; with `--zookeeper`, the old consumer's checks (Kafka 1.1).
     static func check(_ options: KafkaOptions) throws(KafkaOptions.UsageError) {
         if options.has("zookeeper") {
-            throw KafkaOptions.UsageError(message: "zookeeper is not a recognized option")
+            if options.has("bootstrap-server") {
+                throw KafkaOptions.UsageError(message: "Option [bootstrap-server] is not valid with [zookeeper].")
+            }
+            if options.has("partition") || options.values["offset"] != nil {
+                throw KafkaOptions.UsageError(message: "Partition-offset based consumption is supported in the new consumer only.")
+            }
+            if options.has("whitelist") || options.has("include") {
+                throw KafkaOptions.UsageError(message: "Whitelist consumption with --zookeeper is not supported by Ferry; use --topic, or --bootstrap-server with --whitelist.")
+            }
+        } else {
+            _ = try options.require("bootstrap-server")
         }
-        _ = try options.require("bootstrap-server")
         let topicArgs = ["topic", "whitelist", "include"].filter(options.has)
         guard topicArgs.count == 1 else {
             throw KafkaOptions.UsageError(message: "Exactly one of whitelist/topic is required.")

@@ -29,3 +29,10 @@ public enum FerryTools {
         }
     }
 }
+
+/// A failure a tool reports as one line, as it stands, and exits 1 on.
+struct ToolFailure: Error, CustomStringConvertible {
+    var message: String
+    init(_ message: String) { self.message = message }
+    var description: String { self.message }
+}

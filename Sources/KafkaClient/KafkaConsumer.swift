@@ -209,8 +209,9 @@ public actor KafkaConsumer {
         self.buffered.removeAll { !keep.contains(TopicPartition($0.topic, $0.partition)) }
     }
 
-    /// Positions of the records handed out so far: what a commit records.
-    private func consumedPositions() -> [TopicPartition: Int64] {
+    /// Positions of the records handed out so far (the next offset to read of each assigned partition): what a commit
+    /// records.
+    public func consumedPositions() -> [TopicPartition: Int64] {
         var result = self.positions
         // Records still buffered were not handed out: commit the first of them instead.
         for record in self.buffered.reversed() { result[TopicPartition(record.topic, record.partition)] = record.offset }

@@ -1,12 +1,13 @@
 """The kafka-python code of the seed tutorial (seeds/003) against a real broker, ported from Python 2 only as far
 as Python 3 requires (print calls, bytes values). Group consumption (`group_id='my-group'`) is in
 test_groups.py."""
+import pathlib
 import time
 
 from kafka import KafkaConsumer, KafkaProducer
 from kafka.structs import TopicPartition
 
-from conftest import create_topic
+from conftest import await_condition, create_topic
 
 
 def bootstrap(broker):
@@ -111,3 +112,96 @@ def test_seed_000_producer_and_consumer_against_a_three_broker_cluster(cluster, 
     assert consumer.beginning_offsets(partitions) == {tp: 0 for tp in partitions}
     assert sum(consumer.end_offsets(partitions).values()) == 20
     consumer.close()
+
+
+# The seeds' shell lines, copied verbatim. Only the hosts change: each seed's ZooKeeper servers become the test
+# ensemble's (the cluster's chroot appended, as the tests share one ensemble), its broker hosts the cluster's brokers.
+SEED_LINES = [
+    # seeds/000
+    "./kafka-topics.sh --bootstrap-server node1.itcast.cn:9092,node2.itcast.cn:9092 --create --topic test02 --partitions 4 --replication-factor 2",
+    # seeds/002
+    "kafka-topics.sh --zookeeper bd1301:2181,bd1302:2181,bd1303:2181 --create --replication-factor 2 --partitions 3 --topic xxxxxgy",
+    "kafka-topics.sh --zookeeper bd1301:2181,bd1302:2181,bd1303:2181 --list",
+    "kafka-topics.sh --zookeeper bd1301:2181,bd1302:2181,bd1303:2181 --describe --topic xxxxxgy",
+    "kafka-console-producer.sh --broker-list bd1301:9092,bd1302:9092,bd1303:9092 --topic xxxxxgy",
+    "kafka-console-consumer.sh --zookeeper bd1301:2181,bd1302:2181,bd1303:2181 --from-beginning --topic xxxxxgy",
+    # seeds/004
+    "bin/kafka-topics.sh --create --zookeeper kafka1:2181 --replication-factor 1 --partitions 1 --topic test",
+    "bin/kafka-topics.sh --list --zookeeper kafka1:2181",
+    "bin/kafka-topics.sh --list --zookeeper kafka2:2181",
+    "bin/kafka-topics.sh --list --zookeeper kafka3:2181",
+    "bin/kafka-console-producer.sh --broker-list kafka1:9092 -topic test",
+    "bin/kafka-console-consumer.sh --bootstrap-server kafka1:9092 --topic test",
+    "bin/kafka-topics.sh --delete --zookeeper kafka1:2181 --topic test",
+]
+
+
+def seed_command(line, cluster, zk_connect):
+    """The seed line as an argv: the script from scripts/, the seed's hosts replaced by the test cluster's."""
+    import re
+    import shlex
+    zk_ports = [server.rsplit(":", 1)[1] for server in zk_connect.split(",")]
+    chroot = cluster[0].chroot
+
+    def zookeeper(match):
+        servers = [f"127.0.0.1:{zk_ports[int(n) - 1]}" for n in re.findall(r"(?:bd130|kafka)(\d):2181", match.group(0))]
+        return ",".join(servers) + chroot
+
+    line = re.sub(r"(?:(?:bd130|kafka)\d:2181,?)+", zookeeper, line)
+    line = re.sub(r"(?:bd130|kafka|node)(\d)(?:\.itcast\.cn)?:9092", lambda m: f"127.0.0.1:{cluster[int(m.group(1)) - 1].port}", line)
+    argv = shlex.split(line)
+    script = pathlib.Path(__file__).resolve().parents[2] / "scripts" / pathlib.Path(argv[0]).name
+    return ["bash", str(script), *argv[1:]]
+
+
+def test_the_seeds_command_lines_run_as_written(cluster, zk_connect, zk_root):
+    import subprocess
+    import threading
+
+    def run(line, stdin=None):
+        result = subprocess.run(seed_command(line, cluster, zk_connect), input=stdin, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, f"{line}\n{result.stderr}"
+        return result.stdout
+
+    def follow(line):
+        """Starts a consumer line as the seed's user does in a second terminal; returns (process, printed lines)."""
+        process = subprocess.Popen(seed_command(line, cluster, zk_connect), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        printed = []
+        threading.Thread(target=lambda: [printed.append(l.rstrip("\n")) for l in process.stdout], daemon=True).start()
+        return process, printed
+
+    def stop(process):
+        process.terminate()
+        assert process.wait(timeout=30) == 0
+
+    lines = iter(SEED_LINES)
+    # seeds/000: a topic through the admin API.
+    assert run(next(lines)) == "Created topic test02.\n"
+    # seeds/002: create, list, describe; type lines into the producer; the old consumer reads from the beginning.
+    assert run(next(lines)) == "Created topic xxxxxgy.\n"
+    assert run(next(lines)).split() == ["test02", "xxxxxgy"]
+    described = run(next(lines)).splitlines()
+    assert described[0].startswith("Topic: xxxxxgy\t") and "PartitionCount: 3\tReplicationFactor: 2" in described[0]
+    assert len(described) == 4 and all("Leader: " in partition for partition in described[1:])
+    typed = [f"message {i}" for i in range(12)]
+    assert run(next(lines), stdin="\n".join(typed) + "\n") == ""
+    consumer, printed = follow(next(lines))
+    await_condition("the old console consumer prints every line typed", lambda: sorted(printed) == sorted(typed))
+    stop(consumer)
+    # seeds/004: a one-partition topic, listed through each ZooKeeper server; a consumer waiting for new lines, then
+    # the producer; finally the delete.
+    assert run(next(lines)) == "Created topic test.\n"
+    for _ in range(3):
+        assert run(next(lines)).split() == ["test", "test02", "xxxxxgy"]
+    producer_line, consumer_line = next(lines), next(lines)
+    consumer, printed = follow(consumer_line)
+    # The consumer starts at the end of the log, once its group gave it the partition: type a line until it shows.
+    deadline = time.time() + 30
+    while not printed and time.time() < deadline:
+        run(producer_line, stdin="hello\n")
+        time.sleep(0.5)
+    run(producer_line, stdin="first\nsecond\n")
+    await_condition("the consumer prints the lines typed", lambda: printed[-2:] == ["first", "second"])
+    stop(consumer)
+    assert "marked for deletion" in run(next(lines))
+    await_condition("topic test is deleted", lambda: not zk_root.exists(f"{cluster[0].chroot}/brokers/topics/test"))

@@ -10,6 +10,7 @@ public enum FerryTools {
         TopicsCommand.self,
         ConsoleProducerCommand.self,
         ConsoleConsumerCommand.self,
+        ConsumerGroupsCommand.self,
         GetOffsetsCommand.self,
         ProducerPerfCommand.self,
         DumpLogCommand.self,

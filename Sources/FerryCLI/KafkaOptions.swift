@@ -10,6 +10,8 @@ struct KafkaOptions {
         var argument: String?
         var description: String
         var defaultValue: String?
+        /// The value may be left out (jopt's `withOptionalArg`): a following word that starts with `-` is not taken.
+        var valueIsOptional = false
 
         static func flag(_ name: String, _ description: String) -> Spec {
             Spec(name: name, argument: nil, description: description)
@@ -17,6 +19,10 @@ struct KafkaOptions {
 
         static func value(_ name: String, _ argument: String, _ description: String, default defaultValue: String? = nil) -> Spec {
             Spec(name: name, argument: argument, description: description, defaultValue: defaultValue)
+        }
+
+        static func optionalValue(_ name: String, _ argument: String, _ description: String) -> Spec {
+            Spec(name: name, argument: argument, description: description, defaultValue: nil, valueIsOptional: true)
         }
     }
 
@@ -56,6 +62,8 @@ struct KafkaOptions {
             }
             if let inline {
                 self.values[name, default: []].append(inline)
+            } else if spec.valueIsOptional && (index == arguments.count || arguments[index].hasPrefix("-")) {
+                self.values[name, default: []].append("")
             } else if index < arguments.count {
                 self.values[name, default: []].append(arguments[index])
                 index += 1

@@ -126,13 +126,18 @@ final class GroupMembership: Sendable {
         let syncCode = ErrorCode(rawValue: synced.errorCode)
         guard syncCode == .none else { throw KafkaClientError.kafka(syncCode) }
         self.needsRejoin = false
-        guard synced.assignment.count >= 2 else { return [] }
-        var reader = KafkaReader(ByteBuffer(bytes: synced.assignment))
-        let version = try reader.readInt16("Version")
-        let assignment = try ConsumerProtocolAssignment(from: &reader, version: min(max(version, 0), 3))
-        let partitions = assignment.assignedPartitions.flatMap { entry in entry.partitions.map { TopicPartition(entry.topic, $0) } }.sorted()
+        let partitions = try Self.decodeAssignment(synced.assignment)
         self.logger.info("joined group \(self.groupId) generation \(joined.generationId) as \(joined.memberId): \(partitions.map(\.description).joined(separator: ", "))")
         return partitions
+    }
+
+    /// The partitions of a consumer-protocol assignment (empty bytes: none).
+    static func decodeAssignment(_ bytes: [UInt8]) throws -> [TopicPartition] {
+        guard bytes.count >= 2 else { return [] }
+        var reader = KafkaReader(ByteBuffer(bytes: bytes))
+        let version = try reader.readInt16("Version")
+        let assignment = try ConsumerProtocolAssignment(from: &reader, version: min(max(version, 0), 3))
+        return assignment.assignedPartitions.flatMap { entry in entry.partitions.map { TopicPartition(entry.topic, $0) } }.sorted()
     }
 
     /// The range assignor, as Kafka's `RangeAssignor`: per topic, its subscribers sorted by member id each take a
@@ -248,6 +253,30 @@ final class GroupMembership: Sendable {
             if code == .none { code = response.topics.flatMap(\.partitions).map { ErrorCode(rawValue: $0.errorCode) }.first { $0 != .none } ?? .none }
             if code == .none {
                 var result: [TopicPartition: Int64?] = Dictionary(uniqueKeysWithValues: partitions.map { ($0, nil) })
+                for topic in response.topics {
+                    for entry in topic.partitions where entry.committedOffset >= 0 {
+                        result[TopicPartition(topic.name, entry.partitionIndex)] = entry.committedOffset
+                    }
+                }
+                return result
+            }
+            if code == .notCoordinator || code == .coordinatorNotAvailable { self.forgetCoordinator() }
+            attempt += 1
+            guard code.isRetriable, attempt < 30 else { throw KafkaClientError.kafka(code, message: "Fetching the offsets of group \(self.groupId) failed") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+
+    /// Every offset the group committed (OffsetFetch with no topics, v2+).
+    func fetchAllCommitted() async throws -> [TopicPartition: Int64] {
+        var request = OffsetFetchRequest(groupId: self.groupId)
+        request.topics = nil
+        var attempt = 0
+        while true {
+            let response = try await self.toCoordinator(request, upTo: 7)
+            let code = ErrorCode(rawValue: response.errorCode)
+            if code == .none {
+                var result: [TopicPartition: Int64] = [:]
                 for topic in response.topics {
                     for entry in topic.partitions where entry.committedOffset >= 0 {
                         result[TopicPartition(topic.name, entry.partitionIndex)] = entry.committedOffset

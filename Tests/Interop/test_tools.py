@@ -215,3 +215,102 @@ def test_console_tools_fail_with_one_clear_line(cluster):
     assert code == 1 and err.startswith("Exactly one of whitelist/topic is required.\n")
     code, out, _ = tool("kafka-get-offsets.sh", "--bootstrap-server", servers, "--topic", "absent")
     assert (code, out) == (1, "Error occurred: Could not match any topic-partitions with the specified filters\n")
+
+
+def test_kafka_consumer_groups_lists_describes_resets_and_deletes(cluster, zk_connect):
+    from confluent_kafka import Consumer, TopicPartition as TP
+    from test_balanced_consumers import ConsoleConsumer, produce
+    from test_groups import create_topic
+    servers = bootstrap(cluster)
+    create_topic(cluster, "cg-t", 6)
+    produce(cluster, "cg-t", 60, 6)
+    consumers = [Consumer({"bootstrap.servers": servers, "group.id": "g_01", "auto.offset.reset": "earliest",
+                           "enable.auto.commit": False, "client.id": f"client-{i}"}) for i in range(2)]
+    for consumer in consumers:
+        consumer.subscribe(["cg-t"])
+    seen = 0
+    deadline = time.time() + 60
+    while (seen < 60 or any(len(c.assignment()) != 3 for c in consumers)) and time.time() < deadline:
+        for consumer in consumers:
+            message = consumer.poll(0.2)
+            if message is not None and message.error() is None:
+                seen += 1
+    assert seen == 60 and all(len(c.assignment()) == 3 for c in consumers)
+    for consumer in consumers:
+        consumer.commit(asynchronous=False)
+    try:
+        # Seed 000's line.
+        code, out, err = tool("kafka-consumer-groups.sh", "--bootstrap-server", servers, "--group", "g_01", "--members", "--describe")
+        assert code == 0, err
+        lines = out.splitlines()
+        assert lines[0] == "" and lines[1].split() == ["GROUP", "CONSUMER-ID", "HOST", "CLIENT-ID", "#PARTITIONS"]
+        rows = sorted(line.split() for line in lines[2:])
+        assert [(r[0], r[2], r[3], r[4]) for r in rows] == [("g_01", "/127.0.0.1", "client-0", "3"), ("g_01", "/127.0.0.1", "client-1", "3")]
+        member_ids = {r[1] for r in rows}
+
+        code, out, err = tool("kafka-consumer-groups.sh", "--bootstrap-server", servers, "--describe", "--group", "g_01")
+        assert code == 0 and err == ""
+        lines = out.splitlines()
+        assert lines[1].split() == ["GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST", "CLIENT-ID"]
+        rows = [line.split() for line in lines[2:]]
+        assert sorted(int(r[2]) for r in rows) == list(range(6))
+        assert all(r[0] == "g_01" and r[1] == "cg-t" and r[3:6] == ["10", "10", "0"] and r[6] in member_ids for r in rows)
+        # Columns line up under the header (Kafka's %-Ns format).
+        assert all(line.index("cg-t") == lines[1].index("TOPIC") for line in lines[2:])
+
+        code, out, err = tool("kafka-consumer-groups.sh", "--bootstrap-server", servers, "--describe", "--group", "g_01", "--state")
+        assert out.splitlines()[1].split() == ["GROUP", "COORDINATOR", "(ID)", "ASSIGNMENT-STRATEGY", "STATE", "#MEMBERS"]
+        fields = out.splitlines()[2].split()
+        assert fields[0] == "g_01" and fields[-3:] == ["range", "Stable", "2"]
+
+        code, out, err = tool("kafka-consumer-groups.sh", "--bootstrap-server", servers, "--list")
+        assert code == 0 and "g_01" in out.split()
+        code, out, err = tool("kafka-consumer-groups.sh", "--bootstrap-server", servers, "--list", "--state", "stable")
+        assert out.splitlines()[0].split() == ["GROUP", "STATE"] and ["g_01", "Stable"] in [l.split() for l in out.splitlines()]
+
+        code, out, err = tool("kafka-consumer-groups.sh", "--bootstrap-server", servers, "--reset-offsets", "--group", "g_01", "--all-topics", "--to-earliest", "--execute")
+        assert "Error: Assignments can only be reset if the group 'g_01' is inactive, but the current state is Stable." in out
+    finally:
+        for consumer in consumers:
+            consumer.close()
+
+    code, out, err = tool("kafka-consumer-groups.sh", "--bootstrap-server", servers, "--describe", "--group", "g_01")
+    assert "Consumer group 'g_01' has no active members." in err
+    assert all(line.split()[6:] == ["-", "-", "-"] for line in out.splitlines()[2:])
+
+    code, out, err = tool("kafka-consumer-groups.sh", "--bootstrap-server", servers, "--reset-offsets", "--group", "g_01", "--topic", "cg-t:0,1", "--shift-by", "-4", "--dry-run")
+    assert code == 0 and [l.split() for l in out.splitlines()[1:]] == [["GROUP", "TOPIC", "PARTITION", "NEW-OFFSET"], ["g_01", "cg-t", "0", "6"], ["g_01", "cg-t", "1", "6"]]
+    code, out, err = tool("kafka-consumer-groups.sh", "--bootstrap-server", servers, "--reset-offsets", "--group", "g_01", "--all-topics", "--to-offset", "99", "--execute")
+    assert "New offset (99) is higher than latest offset for topic partition cg-t-0. Value will be set to 10" in out
+    code, out, err = tool("kafka-consumer-groups.sh", "--bootstrap-server", servers, "--reset-offsets", "--group", "g_01", "--all-topics", "--to-earliest", "--execute")
+    assert sorted(l.split()[3] for l in out.splitlines()[2:]) == ["0"] * 6
+    check = Consumer({"bootstrap.servers": servers, "group.id": "g_01"})
+    assert [p.offset for p in check.committed([TP("cg-t", p) for p in range(6)], timeout=20)] == [0] * 6
+    check.close()
+    code, out, err = tool("kafka-consumer-groups.sh", "--bootstrap-server", servers, "--describe", "--group", "g_01")
+    assert sorted(line.split()[5] for line in out.splitlines()[2:]) == ["10"] * 6  # LAG
+
+    code, out, err = tool("kafka-consumer-groups.sh", "--bootstrap-server", servers, "--delete", "--group", "g_01")
+    assert (code, out) == (0, "Deletion of requested consumer groups ('g_01') was successful.\n")
+    code, out, err = tool("kafka-consumer-groups.sh", "--bootstrap-server", servers, "--describe", "--group", "g_01")
+    assert out == "\nError: Consumer group 'g_01' does not exist.\n"
+
+    # A ZooKeeper-balanced group is described like any other: its member, partitions, offsets and lag.
+    console = ConsoleConsumer("--zookeeper", zookeeper(cluster, zk_connect), "--topic", "cg-t", "--group", "zkg", "--from-beginning",
+                              "--consumer-property", "auto.commit.interval.ms=200")
+    try:
+        await_condition("the console consumer printed every record", lambda: len(console.lines) == 60)
+        code, out, err = tool("kafka-consumer-groups.sh", "--bootstrap-server", servers, "--describe", "--group", "zkg", "--members", "--verbose")
+        rows = [line.split() for line in out.splitlines()[2:]]
+        assert len(rows) == 1 and rows[0][0] == "zkg" and rows[0][1].startswith("zkg_") and rows[0][4] == "6"
+        assert " ".join(rows[0][5:]) == "cg-t(0,1,2,3,4,5)"
+
+        def lag_is_zero():
+            code, out, err = tool("kafka-consumer-groups.sh", "--bootstrap-server", servers, "--describe", "--group", "zkg")
+            rows = [line.split() for line in out.splitlines()[2:]]
+            return len(rows) == 6 and all(r[3:6] == ["10", "10", "0"] and r[6].startswith("zkg_") for r in rows)
+        await_condition("the ZooKeeper group's offsets are committed with no lag", lag_is_zero)
+        code, out, err = tool("kafka-consumer-groups.sh", "--bootstrap-server", servers, "--delete", "--group", "zkg")
+        assert "* Group 'zkg' could not be deleted due to: org.apache.kafka.common.errors.GroupNotEmptyException: The group is not empty." in out
+    finally:
+        console.stop()

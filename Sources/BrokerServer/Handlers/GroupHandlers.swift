@@ -3,6 +3,7 @@ import GroupCoordinator
 import KafkaModel
 import KafkaProtocol
 import Logging
+import NIOCore
 import ZooKeeper
 
 // The classic consumer-group APIs (Kafka's ZooKeeper mode; see GroupCoordination for who coordinates a group and
@@ -59,8 +60,10 @@ struct FindCoordinatorHandler: KafkaRequestHandler {
 }
 
 /// The client's address as Kafka shows it in DescribeGroups: `/host`.
+/// The member's address as Kafka prints it (`/127.0.0.1`), from NIO's `[IPv4]host/127.0.0.1:port`.
 private func clientHost(_ context: RequestContext) -> String {
     var host = context.peer
+    if let slash = host.lastIndex(of: "/") { host = String(host[host.index(after: slash)...]) }
     if let colon = host.lastIndex(of: ":") { host = String(host[..<colon]) }
     if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
     return "/" + host
@@ -304,6 +307,8 @@ struct DescribeGroupsHandler: KafkaRequestHandler {
                     .init(memberId: $0.memberId, groupInstanceId: $0.groupInstanceId, clientId: $0.clientId, clientHost: $0.clientHost,
                           memberMetadata: $0.metadata, memberAssignment: $0.assignment)
                 }
+            } else if let members = try? await BalancedGroupReader(client: self.groups.client).members(group: groupId), !members.isEmpty {
+                Self.describe(balanced: members, into: &described)
             } else if let committed = try? await self.groups.offsets.fetch(group: groupId, partitions: nil), !committed.isEmpty {
                 described.groupState = GroupState.empty.rawValue
                 described.protocolType = "consumer"
@@ -311,6 +316,30 @@ struct DescribeGroupsHandler: KafkaRequestHandler {
             response.groups.append(described)
         }
         return response
+    }
+}
+
+extension DescribeGroupsHandler {
+    /// A ZooKeeper-balanced group as a Stable consumer group with the range protocol, each registered member with its
+    /// subscription and owned partitions in the consumer protocol's encoding, so admin tools describe it as any other.
+    static func describe(balanced members: [BalancedGroupReader.Member], into described: inout DescribeGroupsResponse.DescribedGroup) {
+        described.groupState = GroupState.stable.rawValue
+        described.protocolType = "consumer"
+        described.protocolData = "range"
+        described.members = members.map { member in
+            var subscription = KafkaWriter()
+            subscription.writeInt16(0)
+            try? ConsumerProtocolSubscription(topics: member.topics).encode(to: &subscription, version: 0)
+            var assignment = KafkaWriter()
+            assignment.writeInt16(0)
+            let byTopic = Dictionary(grouping: member.partitions, by: \.topic)
+            try? ConsumerProtocolAssignment(assignedPartitions: byTopic.keys.sorted().map { topic in
+                .init(topic: topic, partitions: byTopic[topic]!.map(\.partition))
+            }).encode(to: &assignment, version: 0)
+            return .init(memberId: member.consumerId, groupInstanceId: nil, clientId: member.consumerId,
+                         clientHost: "/" + member.host(group: described.groupId),
+                         memberMetadata: Array(subscription.buffer.readableBytesView), memberAssignment: Array(assignment.buffer.readableBytesView))
+        }
     }
 }
 
@@ -324,7 +353,9 @@ struct ListGroupsHandler: KafkaRequestHandler {
         var listed: [String: (protocolType: String, state: GroupState)] = [:]
         let topics = await self.groups.cache.topics
         for group in (try? await self.groups.offsets.groups()) ?? [] where self.groups.coordinates(group, topics: topics) {
-            listed[group] = ("consumer", .empty)
+            // A ZooKeeper-balanced group with registered members is Stable, as DescribeGroups reports it.
+            let active = (try? await self.groups.offsets.hasZooKeeperMembers(group: group)) ?? false
+            listed[group] = ("consumer", active ? .stable : .empty)
         }
         for group in await self.groups.coordinator.listGroups() where self.groups.coordinates(group.groupId, topics: topics) {
             listed[group.groupId] = (group.protocolType.isEmpty ? listed[group.groupId]?.protocolType ?? "" : group.protocolType, group.state)

@@ -119,6 +119,12 @@ def test_seed_000_producer_and_consumer_against_a_three_broker_cluster(cluster, 
 SEED_LINES = [
     # seeds/000
     "./kafka-topics.sh --bootstrap-server node1.itcast.cn:9092,node2.itcast.cn:9092 --create --topic test02 --partitions 4 --replication-factor 2",
+    "./kafka-topics.sh --bootstrap-server node1.itcast.cn:9092,node2.itcast.cn:9092 --list",
+    "./kafka-topics.sh --bootstrap-server node1.itcast.cn:9092,node2.itcast.cn:9092 --describe --topic test04",
+    "./kafka-console-producer.sh --broker-list node1.itcast.cn:9092,node2.itcast.cn:9092 --topic test04",
+    "./kafka-console-consumer.sh --bootstrap-server node1.itcast.cn:9092,node2.itcast.cn:9092 --topic test04",
+    "./kafka-topics.sh --bootstrap-server node1.itcast.cn:9092,node2.itcast.cn:9092 --alter --topic test01 --partitions 10",
+    "./kafka-consumer-groups.sh --bootstrap-server node1.itcast.cn:9092,node2.itcast.cn:9092 --group g_01 --members --describe",
     # seeds/002
     "kafka-topics.sh --zookeeper bd1301:2181,bd1302:2181,bd1303:2181 --create --replication-factor 2 --partitions 3 --topic xxxxxgy",
     "kafka-topics.sh --zookeeper bd1301:2181,bd1302:2181,bd1303:2181 --list",
@@ -174,12 +180,44 @@ def test_the_seeds_command_lines_run_as_written(cluster, zk_connect, zk_root):
         process.terminate()
         assert process.wait(timeout=30) == 0
 
+    def type_until_printed(producer_line, printed):
+        """A consumer without --from-beginning starts at the end once it has its partitions: type until it shows."""
+        deadline = time.time() + 30
+        while not printed and time.time() < deadline:
+            run(producer_line, stdin="hello\n")
+            time.sleep(0.5)
+        run(producer_line, stdin="first\nsecond\n")
+        await_condition("the consumer prints the lines typed", lambda: printed[-2:] == ["first", "second"])
+
+    # What seeds/000 had before its lines: topics test01 (its Python producer's) and test04, and a group g_01 (its
+    # Python consumer's, here kafka-python's).
+    from kafka.admin import KafkaAdminClient, NewTopic
+    servers = [f"127.0.0.1:{b.port}" for b in cluster]
+    admin = KafkaAdminClient(bootstrap_servers=servers, request_timeout_ms=15000)
+    admin.create_topics([NewTopic("test01", 3, 1), NewTopic("test04", 1, 1)], timeout_ms=15000)
+    admin.close()
+    group_member = KafkaConsumer("test04", group_id="g_01", bootstrap_servers=servers)
+    await_condition("g_01 has its partition", lambda: group_member.poll(timeout_ms=200) is not None and group_member.assignment())
+
     lines = iter(SEED_LINES)
-    # seeds/000: a topic through the admin API.
+    # seeds/000: topics through the admin API, a producer-consumer pair, partition growth, the group's members.
     assert run(next(lines)) == "Created topic test02.\n"
+    assert {"test01", "test02", "test04"} <= set(run(next(lines)).split())
+    assert run(next(lines)).startswith("Topic: test04\t")
+    producer_line, consumer_line = next(lines), next(lines)
+    consumer, printed = follow(consumer_line)
+    type_until_printed(producer_line, printed)
+    stop(consumer)
+    assert run(next(lines)) == ""
+    import json
+    assert len(json.loads(zk_root.get(f"{cluster[0].chroot}/brokers/topics/test01")[0])["partitions"]) == 10
+    members = run(next(lines)).splitlines()
+    group_member.close()
+    assert members[1].split() == ["GROUP", "CONSUMER-ID", "HOST", "CLIENT-ID", "#PARTITIONS"]
+    assert len(members) == 3 and members[2].split()[0] == "g_01" and members[2].split()[-1] == "1"
     # seeds/002: create, list, describe; type lines into the producer; the old consumer reads from the beginning.
     assert run(next(lines)) == "Created topic xxxxxgy.\n"
-    assert run(next(lines)).split() == ["test02", "xxxxxgy"]
+    assert {"test02", "xxxxxgy"} <= set(run(next(lines)).split())
     described = run(next(lines)).splitlines()
     assert described[0].startswith("Topic: xxxxxgy\t") and "PartitionCount: 3\tReplicationFactor: 2" in described[0]
     assert len(described) == 4 and all("Leader: " in partition for partition in described[1:])
@@ -192,16 +230,10 @@ def test_the_seeds_command_lines_run_as_written(cluster, zk_connect, zk_root):
     # the producer; finally the delete.
     assert run(next(lines)) == "Created topic test.\n"
     for _ in range(3):
-        assert run(next(lines)).split() == ["test", "test02", "xxxxxgy"]
+        assert {"test", "test02", "xxxxxgy"} <= set(run(next(lines)).split())
     producer_line, consumer_line = next(lines), next(lines)
     consumer, printed = follow(consumer_line)
-    # The consumer starts at the end of the log, once its group gave it the partition: type a line until it shows.
-    deadline = time.time() + 30
-    while not printed and time.time() < deadline:
-        run(producer_line, stdin="hello\n")
-        time.sleep(0.5)
-    run(producer_line, stdin="first\nsecond\n")
-    await_condition("the consumer prints the lines typed", lambda: printed[-2:] == ["first", "second"])
+    type_until_printed(producer_line, printed)
     stop(consumer)
     assert "marked for deletion" in run(next(lines))
     await_condition("topic test is deleted", lambda: not zk_root.exists(f"{cluster[0].chroot}/brokers/topics/test"))

@@ -14,6 +14,7 @@ public enum FerryTools {
         GetOffsetsCommand.self,
         ProducerPerfCommand.self,
         DumpLogCommand.self,
+        TopCommand.self,
     ]
 
     public static let version = "0.1.0"

@@ -314,3 +314,26 @@ def test_kafka_consumer_groups_lists_describes_resets_and_deletes(cluster, zk_co
         assert "* Group 'zkg' could not be deleted due to: org.apache.kafka.common.errors.GroupNotEmptyException: The group is not empty." in out
     finally:
         console.stop()
+
+
+def test_ferry_top_shows_leaders_log_ends_rates_and_group_lag(cluster, ferry_bin):
+    from confluent_kafka import Consumer, TopicPartition as TP
+    from test_balanced_consumers import produce
+    from test_groups import create_topic
+    servers = bootstrap(cluster)
+    create_topic(cluster, "top-t", 3)
+    produce(cluster, "top-t", 30, 3)
+    committer = Consumer({"bootstrap.servers": servers, "group.id": "topg"})
+    committer.commit(offsets=[TP("top-t", p, 4) for p in range(3)], asynchronous=False)
+    committer.close()
+    result = subprocess.run([ferry_bin, "top", "--bootstrap-server", servers, "--iterations", "2", "--interval", "300"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    frames = result.stdout.split("\n\nferry top")
+    assert len(frames) == 2 and frames[0].startswith("ferry top — ") and "brokers: 1,2,3" in frames[0]
+    last = [line.split() for line in frames[1].splitlines()]
+    assert ["top-t", "*", "30", "0.0"] in last  # the topic's total log end; nothing produced between the frames
+    partition_rows = [row for row in last if len(row) == 5 and row[0] in {"0", "1", "2"}]
+    assert len(partition_rows) == 3 and all(row[3] == "10" and row[4] == "0.0" for row in partition_rows)
+    assert all(row[1] == row[2] for row in partition_rows)  # RF 1: the leader is the ISR
+    assert ["topg", "Empty", "0", "top-t", "12", "18", "0.0"] in last  # committed 3 x 4, lag 3 x 6

@@ -50,21 +50,10 @@ struct ConsoleConsumerCommand: AsyncParsableCommand {
     ]
 
     func run() async throws {
-        let options: KafkaOptions
-        do {
-            options = try KafkaOptions(self.arguments, specs: Self.specs)
-            if options.has("version") {
-                print(FerryTools.version)
-                return
-            }
-            if self.arguments.isEmpty || options.has("help") {
-                throw KafkaOptions.UsageError(message: "This tool helps to read data from Kafka topics and outputs it to standard output.")
-            }
-            try Self.check(options)
-        } catch let error as KafkaOptions.UsageError {
-            ToolOutput.usage(error.message, help: (try? KafkaOptions([], specs: Self.specs))?.help() ?? "")
-            throw ExitCode(1)
-        }
+        guard let options = try KafkaOptions.parseTool(
+            self.arguments, specs: Self.specs, about: "This tool helps to read data from Kafka topics and outputs it to standard output.",
+            check: Self.check)
+        else { return }
         let format: MessageFormat
         var configuration = KafkaConsumer.Configuration()
         let cluster: KafkaCluster

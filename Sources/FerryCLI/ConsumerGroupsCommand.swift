@@ -43,21 +43,11 @@ struct ConsumerGroupsCommand: AsyncParsableCommand {
     ]
 
     func run() async throws {
-        let options: KafkaOptions
-        do {
-            options = try KafkaOptions(self.arguments, specs: Self.specs)
-            if options.has("version") {
-                print(FerryTools.version)
-                return
-            }
-            if self.arguments.isEmpty || options.has("help") {
-                throw KafkaOptions.UsageError(message: "This tool helps to list all consumer groups, describe a consumer group, delete consumer group info, or reset consumer group offsets.")
-            }
-            try Self.check(options)
-        } catch let error as KafkaOptions.UsageError {
-            ToolOutput.usage(error.message, help: (try? KafkaOptions([], specs: Self.specs))?.help() ?? "")
-            throw ExitCode(1)
-        }
+        guard let options = try KafkaOptions.parseTool(
+            self.arguments, specs: Self.specs,
+            about: "This tool helps to list all consumer groups, describe a consumer group, delete consumer group info, or reset consumer group offsets.",
+            check: Self.check)
+        else { return }
         do {
             let cluster = try KafkaCluster(bootstrapServers: options.value("bootstrap-server")!, clientId: "consumer-groups")
             defer { Task { await cluster.close() } }

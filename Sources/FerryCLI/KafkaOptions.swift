@@ -1,3 +1,5 @@
+import ArgumentParser
+
 /// Command lines as Kafka's tools read them (jopt-simple): every long option may be written with one dash or two
 /// (`-topic t` as the seeds do, `--topic t`), a value may follow as the next word or after `=`, options come in any
 /// order and may repeat, and nothing is abbreviated. Errors and the help table read as Kafka's do, so a user's
@@ -146,5 +148,27 @@ extension String {
         var text = self
         while text.hasSuffix(" ") { text.removeLast() }
         return text
+    }
+}
+
+extension KafkaOptions {
+    /// How every Kafka tool starts: parse, answer `--version`, and on `--help`, no arguments or a failed `check` print
+    /// the message and the help table, then exit 1. Returns `nil` when there is nothing left to do (`--version`).
+    static func parseTool(
+        _ arguments: [String], specs: [Spec], about: String, check: (KafkaOptions) throws(UsageError) -> Void = { _ in }
+    ) throws -> KafkaOptions? {
+        do throws(UsageError) {
+            let options = try KafkaOptions(arguments, specs: specs)
+            if options.has("version") {
+                print(FerryTools.version)
+                return nil
+            }
+            if arguments.isEmpty || options.has("help") { throw UsageError(message: about) }
+            try check(options)
+            return options
+        } catch {
+            ToolOutput.usage(error.message, help: (try? KafkaOptions([], specs: specs))?.help() ?? "")
+            throw ExitCode(1)
+        }
     }
 }

@@ -246,35 +246,26 @@ final class GroupMembership: Sendable {
     func fetchCommitted(_ partitions: [TopicPartition]) async throws -> [TopicPartition: Int64?] {
         var request = OffsetFetchRequest(groupId: self.groupId)
         request.topics = Dictionary(grouping: partitions, by: \.topic).map { .init(name: $0.key, partitionIndexes: $0.value.map(\.partition)) }
-        var attempt = 0
-        while true {
-            let response = try await self.toCoordinator(request, upTo: 7)
-            var code = ErrorCode(rawValue: response.errorCode)
-            if code == .none { code = response.topics.flatMap(\.partitions).map { ErrorCode(rawValue: $0.errorCode) }.first { $0 != .none } ?? .none }
-            if code == .none {
-                var result: [TopicPartition: Int64?] = Dictionary(uniqueKeysWithValues: partitions.map { ($0, nil) })
-                for topic in response.topics {
-                    for entry in topic.partitions where entry.committedOffset >= 0 {
-                        result[TopicPartition(topic.name, entry.partitionIndex)] = entry.committedOffset
-                    }
-                }
-                return result
-            }
-            if code == .notCoordinator || code == .coordinatorNotAvailable { self.forgetCoordinator() }
-            attempt += 1
-            guard code.isRetriable, attempt < 30 else { throw KafkaClientError.kafka(code, message: "Fetching the offsets of group \(self.groupId) failed") }
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        let found = try await self.fetchOffsets(request)
+        var result: [TopicPartition: Int64?] = Dictionary(uniqueKeysWithValues: partitions.map { ($0, nil) })
+        for (partition, offset) in found { result[partition] = offset }
+        return result
     }
 
     /// Every offset the group committed (OffsetFetch with no topics, v2+).
     func fetchAllCommitted() async throws -> [TopicPartition: Int64] {
         var request = OffsetFetchRequest(groupId: self.groupId)
         request.topics = nil
+        return try await self.fetchOffsets(request)
+    }
+
+    /// Sends an OffsetFetch to the coordinator, retrying retriable errors; partitions without a commit are absent.
+    private func fetchOffsets(_ request: OffsetFetchRequest) async throws -> [TopicPartition: Int64] {
         var attempt = 0
         while true {
             let response = try await self.toCoordinator(request, upTo: 7)
-            let code = ErrorCode(rawValue: response.errorCode)
+            var code = ErrorCode(rawValue: response.errorCode)
+            if code == .none { code = response.topics.flatMap(\.partitions).map { ErrorCode(rawValue: $0.errorCode) }.first { $0 != .none } ?? .none }
             if code == .none {
                 var result: [TopicPartition: Int64] = [:]
                 for topic in response.topics {

@@ -8,7 +8,7 @@ import threading
 import time
 
 from conftest import await_condition
-from test_groups import bootstrap, create_topic
+from test_groups import create_topic, produce
 from test_tools import SCRIPTS, tool, zookeeper
 
 
@@ -40,15 +40,6 @@ class ConsoleConsumer:
         for reader in self._readers:
             reader.join(timeout=10)
         return self.process.returncode
-
-
-def produce(cluster, topic, count, partitions, prefix="record"):
-    from confluent_kafka import Producer
-    producer = Producer({"bootstrap.servers": bootstrap(cluster), "linger.ms": 5})
-    for i in range(count):
-        producer.produce(topic, value=f"{prefix}-{i}".encode(), partition=i % partitions)
-    assert producer.flush(20) == 0
-    return {f"{prefix}-{i}" for i in range(count)}
 
 
 def owners(zk_root, chroot, group, topic):

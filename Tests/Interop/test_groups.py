@@ -21,12 +21,14 @@ def create_topic(cluster, name, partitions, replication_factor=1):
         and len(admin.list_topics(name, timeout=5).topics[name].partitions) == partitions)
 
 
-def produce(cluster, topic, count, partitions):
+def produce(cluster, topic, count, partitions, prefix="record"):
+    """Produces `<prefix>-0` ... round-robin over the partitions; returns the values."""
     from confluent_kafka import Producer
     producer = Producer({"bootstrap.servers": bootstrap(cluster), "linger.ms": 5})
     for i in range(count):
-        producer.produce(topic, value=f"record-{i}".encode(), partition=i % partitions)
+        producer.produce(topic, value=f"{prefix}-{i}".encode(), partition=i % partitions)
     assert producer.flush(20) == 0
+    return {f"{prefix}-{i}" for i in range(count)}
 
 
 def java_hash(text):

@@ -219,8 +219,8 @@ def test_console_tools_fail_with_one_clear_line(cluster):
 
 def test_kafka_consumer_groups_lists_describes_resets_and_deletes(cluster, zk_connect):
     from confluent_kafka import Consumer, TopicPartition as TP
-    from test_balanced_consumers import ConsoleConsumer, produce
-    from test_groups import create_topic
+    from test_balanced_consumers import ConsoleConsumer
+    from test_groups import create_topic, produce
     servers = bootstrap(cluster)
     create_topic(cluster, "cg-t", 6)
     produce(cluster, "cg-t", 60, 6)
@@ -318,8 +318,7 @@ def test_kafka_consumer_groups_lists_describes_resets_and_deletes(cluster, zk_co
 
 def test_ferry_top_shows_leaders_log_ends_rates_and_group_lag(cluster, ferry_bin):
     from confluent_kafka import Consumer, TopicPartition as TP
-    from test_balanced_consumers import produce
-    from test_groups import create_topic
+    from test_groups import create_topic, produce
     servers = bootstrap(cluster)
     create_topic(cluster, "top-t", 3)
     produce(cluster, "top-t", 30, 3)

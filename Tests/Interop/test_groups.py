@@ -1,8 +1,15 @@
 """Consumer groups coordinated by the brokers (issue #8, first part): real kafka-python, confluent-kafka and aiokafka
 groups against a 3-broker cluster, offsets in ZooKeeper, coordinator failover."""
-import asyncio
+import collections
 import json
+import pathlib
+import signal
+import subprocess
+import sys
+import threading
 import time
+
+import pytest
 
 from conftest import await_condition
 from test_replication import broker_id_of, broker_with_id
@@ -128,33 +135,6 @@ def test_the_seed_group_consumer_and_two_groups_each_see_every_record(cluster, z
     again.close()
 
 
-def test_aiokafka_group_members_share_a_topic(cluster, zk_root):
-    from aiokafka import AIOKafkaConsumer
-    create_topic(cluster, "aio", 4)
-    produce(cluster, "aio", 20, 4)
-
-    async def run():
-        consumers = [AIOKafkaConsumer("aio", bootstrap_servers=bootstrap(cluster), group_id="aio-group",
-                                      auto_offset_reset="earliest") for _ in range(2)]
-        for consumer in consumers:
-            await consumer.start()
-        values = []
-        deadline = time.time() + 60
-        while time.time() < deadline and (len(values) < 20 or not all(c.assignment() for c in consumers)):
-            for consumer in consumers:
-                batches = await consumer.getmany(timeout_ms=200)
-                values += [m.value for records in batches.values() for m in records]
-        assignments = [set(c.assignment()) for c in consumers]
-        for consumer in consumers:
-            await consumer.commit()
-            await consumer.stop()
-        return values, assignments
-
-    values, assignments = asyncio.run(run())
-    assert sorted(values) == sorted(f"record-{i}".encode() for i in range(20))
-    assert all(len(a) == 2 for a in assignments) and not (assignments[0] & assignments[1])
-
-
 def test_committed_offsets_survive_a_coordinator_kill_9(cluster, zk_root):
     from confluent_kafka import Consumer, TopicPartition
     create_topic(cluster, "durable", 2, replication_factor=3)
@@ -212,3 +192,91 @@ def test_a_standalone_consumer_commits_offsets_with_metadata_and_a_later_commit_
     consumer.commit({partition: OffsetAndMetadata(8, "", -1)})
     assert consumer.committed(partition, metadata=True)[:2] == (8, "")
     consumer.close()
+
+
+class GroupMember:
+    """A group_member.py process (one consumer of one client library); its JSON events are collected as they come."""
+    SCRIPT = pathlib.Path(__file__).with_name("group_member.py")
+
+    def __init__(self, client, cluster, topic, group, commit=True):
+        self.process = subprocess.Popen(
+            [sys.executable, str(self.SCRIPT), client, bootstrap(cluster), topic, group] + ([] if commit else ["--no-commit"]),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.records = []
+        self.assignment = []
+        self.closed = False
+        self.stderr = collections.deque(maxlen=50)
+        threading.Thread(target=self._read_events, daemon=True).start()
+        threading.Thread(target=lambda: self.stderr.extend(self.process.stderr), daemon=True).start()
+
+    def _read_events(self):
+        for line in self.process.stdout:
+            event = json.loads(line)
+            if "assignment" in event:
+                self.assignment = event["assignment"]
+            elif "value" in event:
+                self.records.append(event["value"])
+            elif event.get("closed"):
+                self.closed = True
+
+    def leave(self):
+        self.process.send_signal(signal.SIGTERM)
+        assert self.process.wait(timeout=30) == 0, "".join(self.stderr)
+        await_condition("the member reports its clean close", lambda: self.closed, timeout=5)
+
+    def crash(self):
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+
+def split(members, share, partitions):
+    """Every member holds `share` partitions and together they hold all of them, each once."""
+    held = [p for member in members for p in member.assignment]
+    return all(len(m.assignment) == share for m in members) and sorted(held) == list(range(partitions))
+
+
+@pytest.mark.parametrize("client", ["kafka-python", "confluent-kafka", "aiokafka"])
+def test_three_members_split_six_partitions_take_over_a_leaver_within_the_session_timeout_and_re_read_only_after_an_uncommitted_crash(
+        cluster, client):
+    """Issue 8's group scenario for each client library, with each member in its own process: 3 members split 6
+    partitions 2/2/2; one leaves and the other two hold 3 each well within the session timeout (6 s), with no record
+    delivered twice; a member that never commits joins, reads its share and is killed with -9: after its session
+    expires the others take its partitions back and read again exactly what it had read. No record is ever skipped."""
+    topic, group = f"members-{client}", f"group-{client}"
+    create_topic(cluster, topic, 6)
+    members = [GroupMember(client, cluster, topic, group) for _ in range(3)]
+    try:
+        await_condition("three members hold two partitions each", lambda: split(members, 2, 6), timeout=60)
+        produced = produce(cluster, topic, 60, 6, prefix="first")
+        seen = lambda group_members: [value for m in group_members for value in m.records]
+        await_condition("the group reads the first 60 records", lambda: set(seen(members)) == produced, timeout=30)
+
+        leaver, stayers = members[2], members[:2]
+        left_at = time.monotonic()
+        leaver.leave()
+        await_condition("two members hold three partitions each", lambda: split(stayers, 3, 6), timeout=30)
+        takeover = time.monotonic() - left_at
+        print(f"{client}: the leaver's partitions were taken over in {takeover:.2f} s")
+        assert takeover < 6.0, f"a clean leave took {takeover:.2f} s to be taken over (session timeout 6 s)"
+        produced |= produce(cluster, topic, 60, 6, prefix="second")
+        await_condition("the two read the next 60 records", lambda: set(seen(members)) == produced, timeout=30)
+        assert len(seen(members)) == len(produced), "a clean leave re-delivered records"
+
+        reader = GroupMember(client, cluster, topic, group, commit=False)
+        members.append(reader)
+        await_condition("the uncommitting member holds two partitions", lambda: split(stayers + [reader], 2, 6), timeout=60)
+        produced |= produce(cluster, topic, 60, 6, prefix="third")
+        await_condition("the three read the last 60 records", lambda: set(seen(members)) == produced, timeout=30)
+        assert len(seen(members)) == len(produced), "a clean join re-delivered records"
+        assert len(reader.records) == 20
+        reader.crash()
+        await_condition("the two take the crashed member's partitions", lambda: split(stayers, 3, 6), timeout=30)
+        read_twice = lambda: [v for v, n in collections.Counter(seen(members)).items() if n > 1]
+        await_condition("what the crashed member read is read again", lambda: set(read_twice()) == set(reader.records), timeout=30)
+        assert set(seen(members)) == produced and max(collections.Counter(seen(members)).values()) == 2
+        for member in stayers:
+            member.leave()
+    finally:
+        for member in members:
+            if member.process.poll() is None:
+                member.crash()

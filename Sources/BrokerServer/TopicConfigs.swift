@@ -1,118 +1,73 @@
+import Coordination
 import KafkaModel
 import LogStorage
 
-/// Kafka's topic-level configs (`LogConfig`, 3.7): their names, types, validation, and the broker setting each
-/// falls back to. Overrides live in `/config/topics/<t>`; everything a topic does not override comes from
+/// Kafka's topic-level configs as a broker applies them (the names, types and validation are Coordination's
+/// `TopicConfigRules`): overrides live in `/config/topics/<t>`; everything a topic does not override comes from
 /// `server.properties`. DescribeConfigs lists them all; AlterConfigs validates against them; the storage applies
 /// the ones that shape a log (`logConfig`), the produce path reads `max.message.bytes` and `min.insync.replicas`.
 enum TopicConfigs {
-    /// `config_type` of DescribeConfigs v3+.
-    enum ValueType: Int8 {
-        case boolean = 1, string = 2, int = 3, long = 5, double = 6, list = 7
-    }
+    typealias ValueType = TopicConfigRules.ValueType
+    typealias Invalid = TopicConfigRules.Invalid
 
+    /// A topic config with the value a topic gets from the broker when it does not override it.
     struct Definition: Sendable {
-        var name: String
-        var type: ValueType
-        /// The broker key it falls back to (Kafka's primary synonym), if any.
-        var brokerKey: String?
+        var rule: TopicConfigRules.Definition
         /// The value when the topic does not override it, from the broker's configuration.
         var brokerValue: @Sendable (BrokerConfig) -> String
-        /// Allowed values: a range for numbers, a set for strings and lists.
-        var allowed: Allowed = .any
 
-        enum Allowed: Sendable {
-            case any
-            case atLeast(Int64)
-            case unitInterval
-            case oneOf([String])
-        }
+        var name: String { self.rule.name }
+        var type: ValueType { self.rule.type }
+        var brokerKey: String? { self.rule.brokerKey }
     }
 
     private static func constant(_ value: String) -> @Sendable (BrokerConfig) -> String { { _ in value } }
 
-    static let all: [Definition] = [
-        Definition(name: "segment.bytes", type: .int, brokerKey: "log.segment.bytes", brokerValue: { String($0.log.segmentBytes) }, allowed: .atLeast(14)),
-        Definition(name: "segment.ms", type: .long, brokerKey: "log.roll.ms", brokerValue: { String($0.log.segmentMs) }, allowed: .atLeast(1)),
-        Definition(name: "segment.jitter.ms", type: .long, brokerKey: "log.roll.jitter.ms", brokerValue: constant("0"), allowed: .atLeast(0)),
-        Definition(name: "segment.index.bytes", type: .int, brokerKey: "log.index.size.max.bytes", brokerValue: { String($0.log.maxIndexBytes) }, allowed: .atLeast(4)),
-        Definition(name: "flush.messages", type: .long, brokerKey: "log.flush.interval.messages", brokerValue: { String($0.log.flushMessages) }, allowed: .atLeast(1)),
-        Definition(name: "flush.ms", type: .long, brokerKey: "log.flush.interval.ms", brokerValue: { String($0.log.flushMs) }, allowed: .atLeast(0)),
-        Definition(name: "retention.bytes", type: .long, brokerKey: "log.retention.bytes", brokerValue: { String($0.log.retentionBytes) }),
-        Definition(name: "retention.ms", type: .long, brokerKey: "log.retention.ms", brokerValue: { String($0.log.retentionMs) }, allowed: .atLeast(-1)),
-        Definition(name: "max.message.bytes", type: .int, brokerKey: "message.max.bytes", brokerValue: { String($0.messageMaxBytes) }, allowed: .atLeast(0)),
-        Definition(name: "index.interval.bytes", type: .int, brokerKey: "log.index.interval.bytes", brokerValue: { String($0.log.indexIntervalBytes) }, allowed: .atLeast(0)),
-        Definition(name: "delete.retention.ms", type: .long, brokerKey: "log.cleaner.delete.retention.ms", brokerValue: constant("86400000"), allowed: .atLeast(0)),
-        Definition(name: "min.compaction.lag.ms", type: .long, brokerKey: "log.cleaner.min.compaction.lag.ms", brokerValue: constant("0"), allowed: .atLeast(0)),
-        Definition(name: "max.compaction.lag.ms", type: .long, brokerKey: "log.cleaner.max.compaction.lag.ms", brokerValue: constant(String(Int64.max)), allowed: .atLeast(1)),
-        Definition(name: "file.delete.delay.ms", type: .long, brokerKey: "log.segment.delete.delay.ms", brokerValue: constant("60000"), allowed: .atLeast(0)),
-        Definition(name: "min.cleanable.dirty.ratio", type: .double, brokerKey: "log.cleaner.min.cleanable.ratio", brokerValue: constant("0.5"), allowed: .unitInterval),
-        Definition(name: "cleanup.policy", type: .list, brokerKey: "log.cleanup.policy", brokerValue: { $0.given["log.cleanup.policy"] ?? "delete" }, allowed: .oneOf(["compact", "delete"])),
-        Definition(name: "unclean.leader.election.enable", type: .boolean, brokerKey: "unclean.leader.election.enable", brokerValue: { String($0.uncleanLeaderElectionEnable) }),
-        Definition(name: "min.insync.replicas", type: .int, brokerKey: "min.insync.replicas", brokerValue: { String($0.minInsyncReplicas) }, allowed: .atLeast(1)),
-        Definition(name: "compression.type", type: .string, brokerKey: "compression.type", brokerValue: { $0.compressionType },
-                   allowed: .oneOf(["uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"])),
-        Definition(name: "preallocate", type: .boolean, brokerKey: "log.preallocate", brokerValue: constant("false")),
-        Definition(name: "message.format.version", type: .string, brokerKey: "log.message.format.version", brokerValue: constant("3.0-IV1")),
-        Definition(name: "message.timestamp.type", type: .string, brokerKey: "log.message.timestamp.type",
-                   brokerValue: { $0.log.useLogAppendTime ? "LogAppendTime" : "CreateTime" }, allowed: .oneOf(["CreateTime", "LogAppendTime"])),
-        Definition(name: "message.timestamp.difference.max.ms", type: .long, brokerKey: "log.message.timestamp.difference.max.ms", brokerValue: constant(String(Int64.max)), allowed: .atLeast(0)),
-        Definition(name: "message.timestamp.before.max.ms", type: .long, brokerKey: "log.message.timestamp.before.max.ms", brokerValue: constant(String(Int64.max)), allowed: .atLeast(0)),
-        Definition(name: "message.timestamp.after.max.ms", type: .long, brokerKey: "log.message.timestamp.after.max.ms", brokerValue: constant(String(Int64.max)), allowed: .atLeast(0)),
-        Definition(name: "message.downconversion.enable", type: .boolean, brokerKey: "log.message.downconversion.enable", brokerValue: constant("true")),
-        Definition(name: "local.retention.ms", type: .long, brokerKey: "log.local.retention.ms", brokerValue: constant("-2"), allowed: .atLeast(-2)),
-        Definition(name: "local.retention.bytes", type: .long, brokerKey: "log.local.retention.bytes", brokerValue: constant("-2"), allowed: .atLeast(-2)),
-        Definition(name: "remote.storage.enable", type: .boolean, brokerKey: nil, brokerValue: constant("false")),
-        Definition(name: "leader.replication.throttled.replicas", type: .list, brokerKey: nil, brokerValue: constant("")),
-        Definition(name: "follower.replication.throttled.replicas", type: .list, brokerKey: nil, brokerValue: constant("")),
+    /// Each config's fallback: the broker setting as configured, or Kafka's default where Ferry has no such setting.
+    private static let brokerValues: [String: @Sendable (BrokerConfig) -> String] = [
+        "segment.bytes": { String($0.log.segmentBytes) },
+        "segment.ms": { String($0.log.segmentMs) },
+        "segment.jitter.ms": constant("0"),
+        "segment.index.bytes": { String($0.log.maxIndexBytes) },
+        "flush.messages": { String($0.log.flushMessages) },
+        "flush.ms": { String($0.log.flushMs) },
+        "retention.bytes": { String($0.log.retentionBytes) },
+        "retention.ms": { String($0.log.retentionMs) },
+        "max.message.bytes": { String($0.messageMaxBytes) },
+        "index.interval.bytes": { String($0.log.indexIntervalBytes) },
+        "delete.retention.ms": constant("86400000"),
+        "min.compaction.lag.ms": constant("0"),
+        "max.compaction.lag.ms": constant(String(Int64.max)),
+        "file.delete.delay.ms": constant("60000"),
+        "min.cleanable.dirty.ratio": constant("0.5"),
+        "cleanup.policy": { $0.given["log.cleanup.policy"] ?? "delete" },
+        "unclean.leader.election.enable": { String($0.uncleanLeaderElectionEnable) },
+        "min.insync.replicas": { String($0.minInsyncReplicas) },
+        "compression.type": { $0.compressionType },
+        "preallocate": constant("false"),
+        "message.format.version": constant("3.0-IV1"),
+        "message.timestamp.type": { $0.log.useLogAppendTime ? "LogAppendTime" : "CreateTime" },
+        "message.timestamp.difference.max.ms": constant(String(Int64.max)),
+        "message.timestamp.before.max.ms": constant(String(Int64.max)),
+        "message.timestamp.after.max.ms": constant(String(Int64.max)),
+        "message.downconversion.enable": constant("true"),
+        "local.retention.ms": constant("-2"),
+        "local.retention.bytes": constant("-2"),
+        "remote.storage.enable": constant("false"),
+        "leader.replication.throttled.replicas": constant(""),
+        "follower.replication.throttled.replicas": constant(""),
     ]
+
+    static let all: [Definition] = TopicConfigRules.all.map { rule in
+        guard let brokerValue = brokerValues[rule.name] else { fatalError("no broker fallback for topic config \(rule.name)") }
+        return Definition(rule: rule, brokerValue: brokerValue)
+    }
 
     static let byName: [String: Definition] = Dictionary(uniqueKeysWithValues: all.map { ($0.name, $0) })
 
-    /// Why a set of overrides is refused: INVALID_CONFIG with Kafka's message.
-    struct Invalid: Error, Sendable {
-        var message: String
-    }
-
     /// Checks a topic's complete override set, as Kafka's `LogConfig.validate`.
     static func validate(_ overrides: [String: String], topic: String) throws(Invalid) {
-        for (name, value) in overrides.sorted(by: { $0.key < $1.key }) {
-            guard let definition = self.byName[name] else { throw Invalid(message: "Unknown topic config name: \(name)") }
-            if let problem = self.problem(with: value, for: definition) {
-                throw Invalid(
-                    message: "Invalid config value for resource ConfigResource(type=TOPIC, name='\(topic)'): Invalid value \(value) for configuration \(name): \(problem)")
-            }
-        }
-        if let min = overrides["min.compaction.lag.ms"].flatMap(Int64.init), let max = overrides["max.compaction.lag.ms"].flatMap(Int64.init), min > max {
-            throw Invalid(message: "conflict topic config setting min.compaction.lag.ms (\(min)) > max.compaction.lag.ms (\(max))")
-        }
-    }
-
-    /// What is wrong with `value` for `definition`, in Kafka's `ConfigDef` words, or nil.
-    private static func problem(with value: String, for definition: Definition) -> String? {
-        let trimmed = value.trimmingWhitespace()
-        switch definition.type {
-        case .boolean:
-            guard ["true", "false"].contains(trimmed.lowercased()) else { return "Expected value to be either true or false" }
-        case .int, .long:
-            let number = definition.type == .int ? Int32(trimmed).map(Int64.init) : Int64(trimmed)
-            guard let number else { return "Not a number of type \(definition.type == .int ? "INT" : "LONG")" }
-            if case .atLeast(let minimum) = definition.allowed, number < minimum { return "Value must be at least \(minimum)" }
-        case .double:
-            guard let number = Double(trimmed) else { return "Not a number of type DOUBLE" }
-            if case .unitInterval = definition.allowed, !(0...1).contains(number) { return "Value must be no more than 1" }
-        case .string:
-            if case .oneOf(let options) = definition.allowed, !options.contains(trimmed) {
-                return "String must be one of: \(options.joined(separator: ", "))"
-            }
-        case .list:
-            if case .oneOf(let options) = definition.allowed {
-                for item in trimmed.split(separator: ",").map({ String($0).trimmingWhitespace() }) where !options.contains(item) {
-                    return "Invalid value \(item) for configuration \(definition.name): String must be one of: \(options.joined(separator: ", "))"
-                }
-            }
-        }
-        return nil
+        try TopicConfigRules.validate(overrides, topic: topic)
     }
 
     /// The log settings of a topic: the broker's, with the topic's (valid) overrides applied.

@@ -23,6 +23,8 @@ public enum ZNodes {
     public static let reassignPartitions = "/admin/reassign_partitions"
     public static let isrChangeNotification = "/isr_change_notification"
     public static let configChanges = "/config/changes"
+    public static let topicConfigs = "/config/topics"
+    public static let brokerConfigs = "/config/brokers"
     public static let producerIdBlock = "/latest_producer_id_block"
 
     public static func broker(_ id: Int32) -> String { "/brokers/ids/\(id)" }

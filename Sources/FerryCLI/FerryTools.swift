@@ -11,6 +11,7 @@ public enum FerryTools {
         ConsoleProducerCommand.self,
         ConsoleConsumerCommand.self,
         ConsumerGroupsCommand.self,
+        ConfigsCommand.self,
         GetOffsetsCommand.self,
         ProducerPerfCommand.self,
         DumpLogCommand.self,

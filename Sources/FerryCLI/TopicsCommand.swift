@@ -204,11 +204,17 @@ struct ZooKeeperTopicCommand {
         let assignment = explicit.map { lists in
             Dictionary(uniqueKeysWithValues: lists.enumerated().map { (Int32($0.offset), $0.element) })
         }
+        let config = try self.configs()
+        do {
+            try TopicConfigRules.validate(config, topic: topic)
+        } catch {
+            throw TopicCommandFailure(message: error.message)
+        }
         do {
             try await self.admin.create(
                 name: topic, partitions: try self.options.integer("partitions") ?? assignment?.count ?? 1,
                 replicationFactor: try self.options.integer("replication-factor") ?? explicit?.first?.count ?? 1,
-                brokers: try await self.liveBrokers(), assignment: assignment, config: try self.configs())
+                brokers: try await self.liveBrokers(), assignment: assignment, config: config)
         } catch let failure as TopicAdmin.Failure where failure.code == .topicAlreadyExists && self.options.has("if-not-exists") {
             return
         } catch let failure as TopicAdmin.Failure {

@@ -62,6 +62,14 @@ public struct KafkaAdmin: Sendable {
         public var source: ConfigSource
         public var isReadOnly: Bool
         public var isSensitive: Bool
+        /// Where the value comes from and what it overrides, most specific first (DescribeConfigs' synonyms).
+        public var synonyms: [ConfigSynonym] = []
+    }
+
+    public struct ConfigSynonym: Hashable, Sendable {
+        public var name: String
+        public var value: String?
+        public var source: ConfigSource
     }
 
     /// Kafka's `ConfigEntry.ConfigSource` numbering (DescribeConfigs v1+).
@@ -83,7 +91,8 @@ public struct KafkaAdmin: Sendable {
     /// The configurations of several topics (or of one broker), in one request.
     public func describeConfigs(_ type: ConfigResource, _ names: [String]) async throws -> [String: [ConfigEntry]] {
         guard !names.isEmpty else { return [:] }
-        let request = DescribeConfigsRequest(resources: names.map { .init(resourceType: type.rawValue, resourceName: $0, configurationKeys: nil) })
+        var request = DescribeConfigsRequest(resources: names.map { .init(resourceType: type.rawValue, resourceName: $0, configurationKeys: nil) })
+        request.includeSynonyms = true
         let target: Int32? = type == .broker ? names.first.flatMap { Int32($0) } : nil
         let response = try await self.cluster.send(request, to: target, upTo: 2)
         var result: [String: [ConfigEntry]] = [:]
@@ -91,7 +100,8 @@ public struct KafkaAdmin: Sendable {
             guard answer.errorCode == 0 else { throw KafkaClientError.kafka(ErrorCode(rawValue: answer.errorCode), message: answer.errorMessage) }
             result[answer.resourceName] = answer.configs.map {
                 ConfigEntry(name: $0.name, value: $0.value, source: ConfigSource(rawValue: $0.configSource) ?? ($0.isDefault ? .defaultConfig : .unknown),
-                            isReadOnly: $0.readOnly, isSensitive: $0.isSensitive)
+                            isReadOnly: $0.readOnly, isSensitive: $0.isSensitive,
+                            synonyms: $0.synonyms.map { ConfigSynonym(name: $0.name, value: $0.value, source: ConfigSource(rawValue: $0.source) ?? .unknown) })
             }
         }
         return result

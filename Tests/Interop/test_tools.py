@@ -336,3 +336,86 @@ def test_ferry_top_shows_leaders_log_ends_rates_and_group_lag(cluster, ferry_bin
     assert len(partition_rows) == 3 and all(row[3] == "10" and row[4] == "0.0" for row in partition_rows)
     assert all(row[1] == row[2] for row in partition_rows)  # RF 1: the leader is the ISR
     assert ["topg", "Empty", "0", "top-t", "12", "18", "0.0"] in last  # committed 3 x 4, lag 3 x 6
+
+
+def test_kafka_configs_describes_and_alters_topic_and_broker_configs_through_zookeeper_and_the_brokers(cluster, zk_connect, zk_root):
+    zk = zookeeper(cluster, zk_connect)
+    bootstrap = f"127.0.0.1:{cluster[0].port}"
+    assert tool("kafka-topics.sh", "--zookeeper", zk, "--create", "--topic", "settings", "--partitions", "1",
+                "--replication-factor", "1")[0] == 0
+    warning = ("Warning: --zookeeper is deprecated and will be removed in a future version of Kafka.\n"
+               "Use --bootstrap-server instead to specify a broker to connect to.\n")
+
+    # --zookeeper writes /config/topics/<t> and a change notification, as Kafka's AdminZkClient.
+    code, out, err = tool("kafka-configs.sh", "--zookeeper", zk, "--entity-type", "topics", "--entity-name", "settings",
+                          "--alter", "--add-config", "max.message.bytes=2000,cleanup.policy=[compact,delete]")
+    assert (code, out, err) == (0, warning + "Completed updating config for entity: topic 'settings'.\n", "")
+    stored = json.loads(zk_root.get(f"{cluster[0].chroot}/config/topics/settings")[0])
+    assert stored == {"version": 1, "config": {"max.message.bytes": "2000", "cleanup.policy": "compact,delete"}}
+    changes = zk_root.get_children(f"{cluster[0].chroot}/config/changes")
+    assert any(json.loads(zk_root.get(f"{cluster[0].chroot}/config/changes/{c}")[0]).get("entity_path") == "topics/settings"
+               for c in changes)
+    code, out, _ = tool("kafka-configs.sh", "--zookeeper", zk, "--describe", "--entity-type", "topics", "--entity-name", "settings")
+    assert (code, out) == (0, warning + "Configs for topic 'settings' are cleanup.policy=compact,delete,max.message.bytes=2000\n")
+
+    # The brokers apply it: a record over 2000 bytes is refused.
+    from confluent_kafka import KafkaException, Producer
+    producer = Producer({"bootstrap.servers": bootstrap, "message.max.bytes": 100000, "retries": 0})
+    failures = []
+    await_condition("a 5000-byte record is refused as too large", lambda: (
+        producer.produce("settings", value=b"x" * 5000, on_delivery=lambda err, msg: failures.append(err)),
+        producer.flush(10), failures and failures[-1] is not None and failures[-1].name() == "MSG_SIZE_TOO_LARGE")[-1], timeout=30)
+
+    # --bootstrap-server describes what --zookeeper wrote (dynamic configs only, unless --all), and alters it.
+    code, out, _ = tool("kafka-configs.sh", "--bootstrap-server", bootstrap, "--describe", "--topic", "settings")
+    assert code == 0
+    assert out.splitlines() == [
+        "Dynamic configs for topic settings are:",
+        "  cleanup.policy=compact,delete sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:cleanup.policy=compact,delete, DEFAULT_CONFIG:log.cleanup.policy=delete}",
+        "  max.message.bytes=2000 sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:max.message.bytes=2000, DEFAULT_CONFIG:message.max.bytes=1048588}",
+    ]
+    code, out, _ = tool("kafka-configs.sh", "--bootstrap-server", bootstrap, "--describe", "--topic", "settings", "--all")
+    assert code == 0 and out.splitlines()[0] == "All configs for topic settings are:" and len(out.splitlines()) == 32
+    assert "  retention.ms=604800000 sensitive=false synonyms={DEFAULT_CONFIG:log.retention.ms=604800000}" in out.splitlines()
+    code, out, err = tool("kafka-configs.sh", "--bootstrap-server", bootstrap, "--alter", "--entity-type", "topics",
+                          "--entity-name", "settings", "--add-config", "retention.ms=3600000", "--delete-config", "cleanup.policy")
+    assert (code, out, err) == (0, "Completed updating config for topic settings.\n", "")
+    code, out, _ = tool("kafka-configs.sh", "--zookeeper", zk, "--describe", "--entity-type", "topics")
+    assert (code, out) == (0, warning + "Configs for topic 'settings' are max.message.bytes=2000,retention.ms=3600000\n")
+
+    # Bad input: one clear line, exit 1, nothing written.
+    for args, line in [
+        (["--zookeeper", zk, "--alter", "--topic", "settings", "--add-config", "retention.ms=soon"],
+         "Invalid config value for resource ConfigResource(type=TOPIC, name='settings'): Invalid value soon for configuration retention.ms: Not a number of type LONG"),
+        (["--zookeeper", zk, "--alter", "--topic", "settings", "--delete-config", "segment.bytes"], "Invalid config(s): segment.bytes"),
+        (["--bootstrap-server", bootstrap, "--alter", "--topic", "settings", "--delete-config", "segment.bytes"], "Invalid config(s): segment.bytes"),
+        (["--zookeeper", zk, "--alter", "--topic", "settings", "--add-config", "retention.ms"],
+         'Invalid entity config: all configs to be added must be in the format "key=val".'),
+        (["--bootstrap-server", bootstrap, "--alter", "--topic", "settings", "--add-config", "retention.mss=1"],
+         "Unknown topic config name: retention.mss"),
+    ]:
+        code, _, err = tool("kafka-configs.sh", *args)
+        assert code == 1 and err.splitlines()[-1] == line, (args, err)
+    code, _, err = tool("kafka-configs.sh", "--zookeeper", zk, "--alter", "--topic", "nosuch", "--add-config", "retention.ms=1")
+    assert code == 1 and "Topic 'nosuch' does not exist." in err
+    code, _, err = tool("kafka-configs.sh", "--zookeeper", zk, "--describe")
+    assert code == 1 and err.splitlines()[0] == "At least one entity type must be specified"
+    code, _, err = tool("kafka-configs.sh", "--bootstrap-server", bootstrap, "--zookeeper", zk, "--describe", "--topic", "settings")
+    assert code == 1 and err.splitlines()[0] == "Only one of --bootstrap-server or --zookeeper must be specified"
+    assert json.loads(zk_root.get(f"{cluster[0].chroot}/config/topics/settings")[0])["config"] == {
+        "max.message.bytes": "2000", "retention.ms": "3600000"}
+
+    # Brokers: their server.properties settings, read only (Ferry has no dynamic broker configs).
+    code, out, _ = tool("kafka-configs.sh", "--bootstrap-server", bootstrap, "--describe", "--broker", "1", "--all")
+    assert code == 0 and out.splitlines()[0] == "All configs for broker 1 are:"
+    assert "  broker.id=1 sensitive=false synonyms={STATIC_BROKER_CONFIG:broker.id=1}" in out.splitlines()
+    code, out, _ = tool("kafka-configs.sh", "--bootstrap-server", bootstrap, "--describe", "--entity-type", "brokers")
+    assert (code, out) == (0, "Dynamic configs for broker 1 are:\nDynamic configs for broker 2 are:\nDynamic configs for broker 3 are:\n"
+                              "Default configs for brokers in the cluster are:\n")
+    code, out, _ = tool("kafka-configs.sh", "--zookeeper", zk, "--describe", "--entity-type", "brokers", "--entity-name", "2")
+    assert (code, out) == (0, warning + "Configs for brokers '2' are \n")
+    code, _, err = tool("kafka-configs.sh", "--zookeeper", zk, "--alter", "--entity-type", "brokers", "--entity-name", "2",
+                        "--add-config", "log.retention.ms=1000")
+    assert code == 1 and err.startswith("--bootstrap-server option must be specified to update broker configs [log.retention.ms] when broker 2 is running.")
+    code, _, err = tool("kafka-configs.sh", "--bootstrap-server", bootstrap, "--alter", "--broker", "1", "--add-config", "log.retention.ms=1000")
+    assert code == 1 and "no dynamic broker configs" in err

@@ -77,6 +77,7 @@ public enum Broker {
         router.register(CreatePartitionsHandler(controller: controller, cache: metadata, admin: topicAdmin))
         router.register(ControlledShutdownHandler(controller: controller))
         router.register(ElectLeadersHandler(controller: controller))
+        router.register(DescribeLogDirsHandler(storage: storage))
         let configs = ConfigManager(brokerId: brokerId, config: config, cache: metadata, admin: topicAdmin)
         router.register(DescribeConfigsHandler(configs: configs))
         router.register(AlterConfigsHandler(configs: configs))

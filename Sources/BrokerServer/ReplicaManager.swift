@@ -127,8 +127,9 @@ struct ReplicaManager: Sendable {
         try await self.storage.withLog(partition) { log in (log.logStartOffset, log.logEndOffset) } ?? (0, 0)
     }
 
-    /// Follows a change of the metadata: leaderships lost end (waiting acks=all produces answer at once), and
-    /// replicas no longer assigned here are deleted.
+    /// Follows a change of the metadata: leaderships lost end (waiting acks=all produces answer at once), a new
+    /// leader's log exists before its first produce (Kafka's makeLeader creates it), and replicas no longer assigned
+    /// here are deleted.
     func metadataChanged() async {
         let topics = await self.metadata.topics
         var leading = Set<TopicPartition>()
@@ -136,7 +137,18 @@ struct ReplicaManager: Sendable {
             for (partition, state) in topic.states where state.leader == self.brokerId { leading.insert(TopicPartition(name, partition)) }
         }
         await self.replication.stopLeading(allBut: leading)
+        await self.createLogs(leading.subtracting(await self.storage.partitions()))
         await self.deleteReplicasNoLongerAssigned(topics)
+    }
+
+    private func createLogs(_ partitions: Set<TopicPartition>) async {
+        for partition in partitions.sorted() {
+            do {
+                _ = try await self.storage.withLog(partition, create: true) { _ in () }  // the storage logs the creation
+            } catch {
+                self.logger.error("could not create the log of \(partition): \(error)")
+            }
+        }
     }
 
     /// Deletes the local logs of partitions whose assignment no longer lists this broker (a finished

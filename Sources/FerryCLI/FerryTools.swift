@@ -12,6 +12,7 @@ public enum FerryTools {
         ConsoleConsumerCommand.self,
         ConsumerGroupsCommand.self,
         ConfigsCommand.self,
+        LogDirsCommand.self,
         GetOffsetsCommand.self,
         ProducerPerfCommand.self,
         DumpLogCommand.self,

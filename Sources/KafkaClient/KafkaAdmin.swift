@@ -204,3 +204,38 @@ public struct KafkaAdmin: Sendable {
         }
     }
 }
+
+extension KafkaAdmin {
+    /// One log directory of a broker, as DescribeLogDirs reports it.
+    public struct LogDirectory: Sendable {
+        public struct Replica: Sendable {
+            public var partition: TopicPartition
+            public var size: Int64
+            public var offsetLag: Int64
+            public var isFuture: Bool
+        }
+
+        public var path: String
+        /// The directory's error, if the broker reports one (a failed disk: KAFKA_STORAGE_ERROR).
+        public var error: ErrorCode?
+        public var replicas: [Replica]
+        /// The file system's size and free space, when the broker reports them (DescribeLogDirs v4).
+        public var totalBytes: Int64?
+        public var usableBytes: Int64?
+    }
+
+    /// The log directories of broker `id` and the replicas in them: all, or those of `topics`.
+    public func describeLogDirs(broker id: Int32, topics: [String: [Int32]]? = nil) async throws -> [LogDirectory] {
+        let request = DescribeLogDirsRequest(topics: topics.map { $0.sorted { $0.key < $1.key }.map { .init(topic: $0.key, partitions: $0.value) } })
+        let response = try await self.cluster.send(request, to: id, upTo: 4)
+        if response.errorCode != 0 { throw KafkaClientError.kafka(ErrorCode(rawValue: response.errorCode)) }
+        return response.results.map { result in
+            LogDirectory(
+                path: result.logDir, error: result.errorCode == 0 ? nil : ErrorCode(rawValue: result.errorCode),
+                replicas: result.topics.flatMap { topic in
+                    topic.partitions.map { LogDirectory.Replica(partition: TopicPartition(topic.name, $0.partitionIndex), size: $0.partitionSize, offsetLag: $0.offsetLag, isFuture: $0.isFutureKey) }
+                },
+                totalBytes: result.totalBytes >= 0 ? result.totalBytes : nil, usableBytes: result.usableBytes >= 0 ? result.usableBytes : nil)
+        }
+    }
+}

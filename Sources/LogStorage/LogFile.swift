@@ -143,6 +143,13 @@ public final class LogFile: @unchecked Sendable {
 enum FileSystem {
     static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
+    /// The size of the file system holding `path` and the bytes an unprivileged writer may still use.
+    static func space(_ path: String) -> (total: Int64, usable: Int64)? {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else { return nil }
+        return (Int64(info.f_blocks) * Int64(info.f_frsize), Int64(info.f_bavail) * Int64(info.f_frsize))
+    }
+
     static func isDirectory(_ path: String) -> Bool {
         var info = stat()
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR

@@ -90,6 +90,25 @@ public final class LogManager {
 
     public func log(_ partition: TopicPartition) -> PartitionLog? { self.logs[partition]?.log }
 
+    /// One log directory's contents and space, as DescribeLogDirs reports them.
+    public struct DirectoryUsage: Sendable {
+        public var directory: String
+        /// Every log in the directory with its size on disk, sorted by partition.
+        public var logs: [(partition: TopicPartition, sizeInBytes: Int64)]
+        /// The file system's size and the space left to this process (statvfs), nil if it cannot be read.
+        public var totalBytes: Int64?
+        public var usableBytes: Int64?
+    }
+
+    /// What each of `log.dirs` holds, in configured order.
+    public func directoryUsage() -> [DirectoryUsage] {
+        self.logDirectories.map { directory in
+            let logs = self.logs.filter { $0.value.directory == directory }.keys.sorted().map { ($0, self.logs[$0]!.log.sizeInBytes) }
+            let space = FileSystem.space(directory)
+            return DirectoryUsage(directory: directory, logs: logs, totalBytes: space?.total, usableBytes: space?.usable)
+        }
+    }
+
     /// Sets the config of `topic`'s logs, present and future.
     public func setConfig(_ config: LogConfig, topic: String) {
         if config == self.defaultConfig { self.topicConfigs.removeValue(forKey: topic) } else { self.topicConfigs[topic] = config }

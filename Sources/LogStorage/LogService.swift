@@ -46,6 +46,9 @@ public actor LogService {
 
     public func partitions() -> [TopicPartition] { self.manager.partitions }
 
+    /// What each log directory holds (DescribeLogDirs).
+    public func directoryUsage() -> [LogManager.DirectoryUsage] { self.manager.directoryUsage() }
+
     public func deleteLog(_ partition: TopicPartition) throws { try self.manager.deleteLog(partition) }
 
     /// Deletes the logs of every partition of `topic` here. - Returns: the partitions deleted.

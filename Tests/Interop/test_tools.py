@@ -419,3 +419,51 @@ def test_kafka_configs_describes_and_alters_topic_and_broker_configs_through_zoo
     assert code == 1 and err.startswith("--bootstrap-server option must be specified to update broker configs [log.retention.ms] when broker 2 is running.")
     code, _, err = tool("kafka-configs.sh", "--bootstrap-server", bootstrap, "--alter", "--broker", "1", "--add-config", "log.retention.ms=1000")
     assert code == 1 and "no dynamic broker configs" in err
+
+
+def test_kafka_log_dirs_describes_every_brokers_directories_and_replica_sizes(cluster, zk_connect):
+    from test_groups import bootstrap, create_topic, produce
+    create_topic(cluster, "sized", 3, replication_factor=2)
+    create_topic(cluster, "other", 1)
+    produce(cluster, "sized", 30, 3)
+
+    def describe(*extra):
+        code, out, err = tool("kafka-log-dirs.sh", "--bootstrap-server", bootstrap(cluster), "--describe", *extra)
+        assert code == 0, err
+        lines = out.splitlines()
+        assert lines[:1] == ["Querying brokers for log directories information"] and len(lines) == 3
+        return lines[1], json.loads(lines[2])
+
+    def replica_sizes(report):
+        sizes = {}
+        for broker in report["brokers"]:
+            for directory in broker["logDirs"]:
+                for replica in directory["partitions"]:
+                    sizes.setdefault(replica["partition"], []).append(replica["size"])
+        return sizes
+
+    # Followers catch up: every replica of a partition ends the same size, and each holds 10 records' worth.
+    await_condition("both replicas of each partition are the same size", lambda: all(
+        len(s) == 2 and s[0] == s[1] > 0 for p, s in replica_sizes(describe("--topic-list", "sized")[1]).items()) and
+        len(replica_sizes(describe("--topic-list", "sized")[1])) == 3)
+    received, report = describe()
+    assert received == "Received log directory information from brokers 1,2,3"
+    assert report["version"] == 1 and [b["broker"] for b in report["brokers"]] == [1, 2, 3]
+    for broker, process in zip(report["brokers"], cluster):
+        assert [d["logDir"] for d in broker["logDirs"]] == [str(process.log_dir)]
+        assert broker["logDirs"][0]["error"] is None
+        for replica in broker["logDirs"][0]["partitions"]:
+            assert replica["offsetLag"] == 0 and replica["isFuture"] is False
+            directory = process.log_dir / replica["partition"]
+            assert replica["size"] == sum(f.stat().st_size for f in directory.glob("*.log"))
+    sizes = replica_sizes(report)
+    assert sorted(p for p in sizes if p.startswith("sized-")) == ["sized-0", "sized-1", "sized-2"]
+    assert len(sizes["other-0"]) == 1 and sizes["other-0"][0] == 0, sizes
+
+    received, report = describe("--broker-list", "2", "--topic-list", "other")
+    assert received == "Received log directory information from brokers 2"
+    assert [b["broker"] for b in report["brokers"]] == [2]
+    assert all(r["partition"] == "other-0" for d in report["brokers"][0]["logDirs"] for r in d["partitions"])
+
+    code, _, err = tool("kafka-log-dirs.sh", "--bootstrap-server", bootstrap(cluster))
+    assert code == 1 and err.splitlines()[0] == 'Missing required argument "[describe]"'

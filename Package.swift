@@ -104,7 +104,7 @@ let package = Package(
         ),
         .testTarget(name: "GroupCoordinatorTests", dependencies: ["GroupCoordinator", "KafkaModel"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "BrokerServerTests", dependencies: ["BrokerServer", "LogStorage", "ZooKeeper", "KafkaProtocol", "KafkaRecords", nioCore],
+            name: "BrokerServerTests", dependencies: ["BrokerServer", "Coordination", "LogStorage", "ZooKeeper", "KafkaProtocol", "KafkaRecords", nioCore],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "CoordinationTests", dependencies: ["Coordination", "Controller", "KafkaModel", "ZooKeeper", "FerryTestKit"],

@@ -15,6 +15,8 @@ public enum FerryTools {
         LogDirsCommand.self,
         GetOffsetsCommand.self,
         ProducerPerfCommand.self,
+        ConsumerPerfCommand.self,
+        EndToEndLatencyCommand.self,
         DumpLogCommand.self,
         TopCommand.self,
     ]

@@ -1,4 +1,5 @@
 @testable import BrokerServer
+import Coordination
 import LogStorage
 import Testing
 

@@ -467,3 +467,51 @@ def test_kafka_log_dirs_describes_every_brokers_directories_and_replica_sizes(cl
 
     code, _, err = tool("kafka-log-dirs.sh", "--bootstrap-server", bootstrap(cluster))
     assert code == 1 and err.splitlines()[0] == 'Missing required argument "[describe]"'
+
+
+def test_consumer_perf_test_and_the_end_to_end_latency_tool_report_as_kafkas_do(cluster):
+    import re
+    from test_groups import bootstrap, create_topic, produce
+    create_topic(cluster, "perf", 3)
+    produce(cluster, "perf", 3000, 3, prefix="p" * 94)  # 100-byte values up to record-999, more after
+
+    code, out, err = tool("kafka-consumer-perf-test.sh", "--bootstrap-server", bootstrap(cluster), "--topic", "perf",
+                          "--messages", "3000", "--timeout", "20000")
+    assert code == 0, err
+    header, row = out.splitlines()
+    assert header == ("start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg, nMsg.sec, rebalance.time.ms, "
+                      "fetch.time.ms, fetch.MB.sec, fetch.nMsg.sec")
+    fields = row.split(", ")
+    date = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d:\d{3}"
+    assert re.fullmatch(date, fields[0]) and re.fullmatch(date, fields[1])
+    value_bytes = sum(len(f"{'p' * 94}-{i}") for i in range(3000))
+    assert fields[2] == f"{value_bytes / 1048576:.4f}" and fields[4] == "3000"
+    rebalance_ms, fetch_ms = int(fields[6]), int(fields[7])
+    assert rebalance_ms >= 0 and fetch_ms > 0 and float(fields[9]) > 0
+
+    # Fewer records than asked for: Kafka's warning after --timeout, then the row of what was read. (The timeout
+    # outlasts the group's first join, which waits out group.initial.rebalance.delay.ms, 3 s.)
+    code, out, _ = tool("kafka-consumer-perf-test.sh", "--bootstrap-server", bootstrap(cluster), "--topic", "perf",
+                        "--messages", "5000", "--timeout", "5000", "--hide-header", "--group", "perf-short")
+    lines = out.splitlines()
+    assert code == 0 and lines[0] == ("WARNING: Exiting before consuming the expected number of messages: timeout (5000 ms) "
+                                      "exceeded. You can use the --timeout option to increase the timeout.")
+    assert lines[1].split(", ")[4] == "3000" and len(lines) == 2
+    code, _, err = tool("kafka-consumer-perf-test.sh", "--bootstrap-server", bootstrap(cluster), "--topic", "perf")
+    assert code == 1 and err.splitlines()[0] == 'Missing required argument "[messages]"'
+
+    # End-to-end latency, by Kafka 3.x's script and by the class name of Kafka 2.8's.
+    for script, prefix in (("kafka-e2e-latency.sh", []), ("kafka-run-class.sh", ["kafka.tools.EndToEndLatency"])):
+        code, out, err = tool(script, *prefix, bootstrap(cluster), "latency", "200", "all", "100")
+        assert code == 0, err
+        lines = out.splitlines()
+        assert lines[0] in ('Topic "latency" does not exist. Will create topic with 1 partition(s) and replication factor = 1', "0\t" + lines[0][2:])
+        progress = [line for line in lines if "\t" in line]
+        assert len(progress) == 1 and re.fullmatch(r"0\t\d+\.\d+", progress[0])
+        assert re.fullmatch(r"Avg latency: \d+\.\d{4} ms", lines[-3]) and lines[-2] == ""
+        p50, p99, p999 = map(int, re.fullmatch(r"Percentiles: 50th = (\d+), 99th = (\d+), 99\.9th = (\d+)", lines[-1]).groups())
+        assert p50 <= p99 <= p999
+    code, _, err = tool("kafka-e2e-latency.sh", bootstrap(cluster), "latency", "10", "0", "100")
+    assert code == 1 and err.strip() == "Latency testing requires synchronous acknowledgement. Please use 1 or all"
+    code, _, err = tool("kafka-run-class.sh", "kafka.tools.MirrorMaker")
+    assert code == 1 and err.strip() == "kafka-run-class.sh: Ferry has no tool for class kafka.tools.MirrorMaker"

@@ -38,7 +38,9 @@ public struct RecordMetadata: Hashable, Sendable {
 /// when it holds `batchSize` bytes or has waited `lingerMs`; retriable errors refresh the metadata and resend until
 /// `deliveryTimeoutMs`; each record's completion runs once with its offset or the error.
 ///
-/// Ordering: one batch per partition is in flight at a time, so retries cannot reorder a partition's records.
+/// Ordering: up to `max.in.flight.requests.per.connection` (5) requests per partition are in flight, so building,
+/// sending and the broker's append overlap. As with Kafka's producer without idempotence, a retried batch may then
+/// land after a later one; set it to 1 for strict order under retries.
 /// Calls may come from any task; the accumulator is behind a lock, and one sender task does the network work.
 public final class KafkaProducer: Sendable {
     public struct Configuration: Sendable {
@@ -54,6 +56,8 @@ public final class KafkaProducer: Sendable {
         public var retryBackoffMs: Int = 100
         /// Records buffered before `send` waits for room (`buffer.memory` in records rather than bytes).
         public var maxBufferedRecords: Int = 1_000_000
+        /// Produce requests in flight per partition: `max.in.flight.requests.per.connection`.
+        public var maxInFlightPerPartition: Int = 5
 
         public init() {}
 
@@ -81,6 +85,7 @@ public final class KafkaProducer: Sendable {
                 case "delivery.timeout.ms": self.deliveryTimeoutMs = try integer()
                 case "request.timeout.ms": self.requestTimeoutMs = Int32(clamping: try integer())
                 case "retry.backoff.ms": self.retryBackoffMs = try integer()
+                case "max.in.flight.requests.per.connection": self.maxInFlightPerPartition = max(try integer(), 1)
                 case "compression.type":
                     guard let codec = CompressionCodec.named(value.trimmingSpaces) else {
                         throw KafkaClientError(.invalidArgument, "Invalid value \(value) for configuration compression.type: String must be one of: none, gzip, snappy, lz4, zstd")
@@ -363,7 +368,7 @@ public final class KafkaProducer: Sendable {
     private func complete(_ partition: TopicPartition, _ batches: [PendingBatch], _ result: Result<Int64, KafkaClientError>, logAppendTime: Int64 = -1) {
         let records = batches.reduce(0) { $0 + $1.completions.count }
         let (flushed, rooms) = self.state.withLock { state -> ([WakeUp], [WakeUp]) in
-            state.setInFlight(partition, false)
+            state.requestFinished(partition)
             state.buffered -= records
             var flushed: [WakeUp] = []
             if state.buffered == 0 {
@@ -423,7 +428,8 @@ struct Accumulator: Sendable {
 
     var queues: [[PendingBatch]] = []
     var partitions: [TopicPartition] = []
-    var inFlightFlags: [Bool] = []
+    /// Produce requests in flight per queue.
+    var inFlight: [Int] = []
     var index: [TopicPartition: Int] = [:]
     var lastUsed: (partition: TopicPartition, index: Int)?
     var topics: [String: TopicInfo] = [:]
@@ -444,15 +450,16 @@ struct Accumulator: Sendable {
             found = self.queues.count
             self.queues.append([])
             self.partitions.append(partition)
-            self.inFlightFlags.append(false)
+            self.inFlight.append(0)
             self.index[partition] = found
         }
         self.lastUsed = (partition, found)
         return found
     }
 
-    mutating func setInFlight(_ partition: TopicPartition, _ value: Bool) {
-        self.inFlightFlags[self.queue(for: partition)] = value
+    /// One request of `partition` has its answer (or its batches went back to the queue).
+    mutating func requestFinished(_ partition: TopicPartition) {
+        self.inFlight[self.queue(for: partition)] -= 1
     }
 
     /// Adds a record to its partition's open batch (a new one if full); returns the sender's wake-up when a batch
@@ -516,16 +523,16 @@ struct Accumulator: Sendable {
     /// Puts batches back at the head of their partition's queue.
     mutating func putBack(_ partition: TopicPartition, _ batches: [PendingBatch]) {
         let slot = self.queue(for: partition)
-        self.inFlightFlags[slot] = false
+        self.inFlight[slot] -= 1
         self.queues[slot].insert(contentsOf: batches, at: 0)
     }
 
-    /// Takes, per partition not in flight, the batches that may go now (up to `maxRequestSize` of them): past their
+    /// Takes, per partition with room for another request in flight, the batches that may go now (up to `maxRequestSize` of them): past their
     /// retry back-off, and full, lingered long enough, or being flushed or closed.
     mutating func takeReady(now: ContinuousClock.Instant, configuration: KafkaProducer.Configuration) -> [TopicPartition: [PendingBatch]] {
         var ready: [TopicPartition: [PendingBatch]] = [:]
         let linger = Duration.milliseconds(configuration.lingerMs)
-        for slot in self.queues.indices where !self.queues[slot].isEmpty && !self.inFlightFlags[slot] {
+        for slot in self.queues.indices where !self.queues[slot].isEmpty && self.inFlight[slot] < configuration.maxInFlightPerPartition {
             var taken = 0
             var bytes = 0
             for batch in self.queues[slot] {
@@ -537,7 +544,7 @@ struct Accumulator: Sendable {
             }
             guard taken > 0 else { continue }
             ready[self.partitions[slot]] = Array(self.queues[slot].prefix(taken))
-            self.inFlightFlags[slot] = true
+            self.inFlight[slot] += 1
             self.queues[slot].removeFirst(taken)
         }
         return ready
@@ -547,7 +554,7 @@ struct Accumulator: Sendable {
     func nextLingerDeadline(configuration: KafkaProducer.Configuration) -> ContinuousClock.Instant? {
         let linger = Duration.milliseconds(configuration.lingerMs)
         return self.queues.indices.compactMap { slot -> ContinuousClock.Instant? in
-            guard let first = self.queues[slot].first, !self.inFlightFlags[slot] else { return nil }
+            guard let first = self.queues[slot].first, self.inFlight[slot] < configuration.maxInFlightPerPartition else { return nil }
             return first.retryAt ?? first.created + linger
         }.min()
     }

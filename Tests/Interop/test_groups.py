@@ -135,47 +135,6 @@ def test_the_seed_group_consumer_and_two_groups_each_see_every_record(cluster, z
     again.close()
 
 
-def test_committed_offsets_survive_a_coordinator_kill_9(cluster, zk_root):
-    from confluent_kafka import Consumer, TopicPartition
-    create_topic(cluster, "durable", 2, replication_factor=3)
-    produce(cluster, "durable", 20, 2)
-    config = {"bootstrap.servers": bootstrap(cluster), "group.id": "survivor", "auto.offset.reset": "earliest",
-              "enable.auto.commit": False, "session.timeout.ms": 6000}
-    consumer = Consumer(config)
-    consumer.subscribe(["durable"])
-    got = []
-
-    def all_twenty():
-        message = consumer.poll(0.2)
-        if message is not None and message.error() is None:
-            got.append(message)
-        return len(got) == 20
-
-    await_condition("the first 20 records", all_twenty, timeout=60)
-    consumer.commit(offsets=[TopicPartition("durable", 0, 7), TopicPartition("durable", 1, 4)], asynchronous=False)
-    consumer.close()
-
-    victim = broker_with_id(cluster, coordinator_id(zk_root, cluster, "survivor"))
-    victim.kill9()
-    survivors = [b for b in cluster if b is not victim]
-    await_condition("another broker coordinates the group", lambda: coordinator_id(zk_root, cluster, "survivor") in
-                    [broker_id_of(b) for b in survivors], timeout=30)
-    resumed = Consumer({**config, "bootstrap.servers": bootstrap(survivors)})
-    resumed.subscribe(["durable"])
-    first = {}
-
-    def first_offsets_seen():
-        message = resumed.poll(0.2)
-        if message is not None and message.error() is None:
-            first.setdefault(message.partition(), message.offset())
-        return len(first) == 2
-
-    await_condition("the group resumes from its committed offsets", first_offsets_seen, timeout=60)
-    resumed.close()
-    assert first == {0: 7, 1: 4}
-    victim.restart()
-
-
 def test_a_standalone_consumer_commits_offsets_with_metadata_and_a_later_commit_replaces_it(cluster, zk_root):
     """kafka-python with assign() commits as a standalone consumer (generation -1): the offset lands in ZooKeeper as
     decimal text, the metadata string is read back with it, and a later commit without metadata clears it."""
@@ -280,3 +239,36 @@ def test_three_members_split_six_partitions_take_over_a_leaver_within_the_sessio
         for member in members:
             if member.process.poll() is None:
                 member.crash()
+
+
+@pytest.mark.parametrize("client", ["kafka-python", "confluent-kafka", "aiokafka"])
+def test_each_clients_committed_offsets_survive_a_coordinator_kill_9(cluster, zk_root, client):
+    """A member of each client library reads 20 records and leaves (committing them); the group's coordinator is
+    killed with -9; a new member of the same library finds the new coordinator and reads exactly the 10 records
+    produced after: nothing read again, nothing skipped."""
+    topic, group = f"durable-{client}", f"durable-{client}"
+    create_topic(cluster, topic, 2, replication_factor=3)
+    first = produce(cluster, topic, 20, 2, prefix="before")
+    reader = GroupMember(client, cluster, topic, group)
+    try:
+        await_condition("the first member reads 20 records", lambda: set(reader.records) == first, timeout=60)
+        reader.leave()
+        assert sorted(reader.records) == sorted(first)
+        victim = broker_with_id(cluster, coordinator_id(zk_root, cluster, group))
+        victim.kill9()
+        survivors = [b for b in cluster if b is not victim]
+        await_condition("another broker coordinates the group", lambda: coordinator_id(zk_root, cluster, group) in
+                        [broker_id_of(b) for b in survivors], timeout=30)
+        later = produce(survivors, topic, 10, 2, prefix="after")
+        resumed = GroupMember(client, survivors, topic, group)
+        try:
+            await_condition("the new member reads the 10 later records", lambda: set(resumed.records) == later, timeout=60)
+            resumed.leave()
+            assert sorted(resumed.records) == sorted(later), "records before the kill were read again"
+        finally:
+            if resumed.process.poll() is None:
+                resumed.crash()
+        victim.restart()
+    finally:
+        if reader.process.poll() is None:
+            reader.crash()

@@ -1,6 +1,7 @@
 """Fixtures for the interop tests: the ensemble scripts/test.sh started, the ferry binary, a kazoo client."""
 import json
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -80,10 +81,26 @@ def run(*args, stdin=None, check=True, env=None):
     return result
 
 
+_ports_handed_out = set()
+
+
 def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port for a broker to listen on, below the kernel's ephemeral range: a port the kernel hands out (bind to 0)
+    can be taken by a client's outgoing connection before the broker binds it, which once failed a fresh-clone run
+    with "Address already in use"."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for _ in range(1000):
+        port = random.randrange(15000, min(low, 22000))
+        if port in _ports_handed_out:  # another broker of this session may not have bound it yet
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            _ports_handed_out.add(port)
+            return port
+    raise AssertionError("no free port below the ephemeral range")
 
 
 class BrokerProcess:

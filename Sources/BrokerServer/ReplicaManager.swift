@@ -137,8 +137,9 @@ struct ReplicaManager: Sendable {
             for (partition, state) in topic.states where state.leader == self.brokerId { leading.insert(TopicPartition(name, partition)) }
         }
         await self.replication.stopLeading(allBut: leading)
-        await self.createLogs(leading.subtracting(await self.storage.partitions()))
-        await self.deleteReplicasNoLongerAssigned(topics)
+        let local = await self.storage.partitions()
+        await self.createLogs(leading.subtracting(local))
+        await self.deleteReplicasNoLongerAssigned(topics, local: local)
     }
 
     private func createLogs(_ partitions: Set<TopicPartition>) async {
@@ -153,8 +154,8 @@ struct ReplicaManager: Sendable {
 
     /// Deletes the local logs of partitions whose assignment no longer lists this broker (a finished
     /// reassignment moved them away; Kafka's StopReplica with delete). Partitions of topics not known are kept.
-    private func deleteReplicasNoLongerAssigned(_ topics: [String: TopicMetadata]) async {
-        for partition in await self.storage.partitions() {
+    private func deleteReplicasNoLongerAssigned(_ topics: [String: TopicMetadata], local: [TopicPartition]) async {
+        for partition in local {
             guard let replicas = topics[partition.topic]?.assignment.partitions[partition.partition], !replicas.contains(self.brokerId)
             else { continue }
             do {

@@ -142,16 +142,7 @@ struct ConfigsCommand: AsyncParsableCommand {
     /// `--add-config 'k1=v1,k2=[v1,v2],k3=v3'` (repeatable) and `--add-config-file`, as Kafka's
     /// `parseConfigsToBeAdded`: commas inside square brackets stay in the value, the brackets go.
     static func configsToAdd(_ options: KafkaOptions) throws -> [String: String] {
-        var result: [String: String] = [:]
-        if let path = options.value("add-config-file") {
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw ConfigsFailure(message: "Cannot read \(path)") }
-            for line in text.split(whereSeparator: \.isNewline) {
-                let entry = line.trimmingCharacters(in: .whitespaces)
-                guard !entry.isEmpty, !entry.hasPrefix("#"), !entry.hasPrefix("!") else { continue }
-                guard let separator = entry.firstIndex(where: { $0 == "=" || $0 == ":" }) else { result[entry] = ""; continue }
-                result[entry[..<separator].trimmingCharacters(in: .whitespaces)] = entry[entry.index(after: separator)...].trimmingCharacters(in: .whitespaces)
-            }
-        }
+        var result = try ToolProperties.file(options.value("add-config-file"))
         for text in options.all("add-config") {
             for pair in Self.splitOutsideBrackets(text, on: ",") where !pair.isEmpty {
                 let parts = Self.splitOutsideBrackets(pair, on: "=")
@@ -190,12 +181,14 @@ struct ConfigsFailure: Error {
     var message: String
 }
 
-/// The `--zookeeper` half: Kafka 2.8's `ConfigCommand.processCommandWithZk`.
-struct ZooKeeperConfigs {
-    let client: ZooKeeperClient
-    let options: KafkaOptions
-    let entity: ConfigsCommand.Entity
+/// Where kafka-configs reads and writes: ZooKeeper itself or the brokers' admin API.
+protocol ConfigsBackend {
+    var options: KafkaOptions { get }
+    func describe() async throws
+    func alter() async throws
+}
 
+extension ConfigsBackend {
     func run() async throws {
         if self.options.has("describe") {
             try await self.describe()
@@ -203,8 +196,15 @@ struct ZooKeeperConfigs {
             try await self.alter()
         }
     }
+}
 
-    private func describe() async throws {
+/// The `--zookeeper` half: Kafka 2.8's `ConfigCommand.processCommandWithZk`.
+struct ZooKeeperConfigs: ConfigsBackend {
+    let client: ZooKeeperClient
+    let options: KafkaOptions
+    let entity: ConfigsCommand.Entity
+
+    func describe() async throws {
         switch self.entity {
         case .topics(let name):
             var names = name.map { [$0] } ?? []
@@ -222,7 +222,7 @@ struct ZooKeeperConfigs {
         }
     }
 
-    private func alter() async throws {
+    func alter() async throws {
         let added = try ConfigsCommand.configsToAdd(self.options)
         let deleted = ConfigsCommand.configsToDelete(self.options)
         switch self.entity {
@@ -267,20 +267,12 @@ struct ZooKeeperConfigs {
 }
 
 /// The `--bootstrap-server` half: Kafka 2.8's `ConfigCommand.processCommand` for topics and brokers.
-struct AdminConfigs {
+struct AdminConfigs: ConfigsBackend {
     let admin: KafkaAdmin
     let options: KafkaOptions
     let entity: ConfigsCommand.Entity
 
-    func run() async throws {
-        if self.options.has("describe") {
-            try await self.describe()
-        } else {
-            try await self.alter()
-        }
-    }
-
-    private func describe() async throws {
+    func describe() async throws {
         let all = self.options.has("all")
         switch self.entity {
         case .topics(let name):
@@ -329,7 +321,7 @@ struct AdminConfigs {
         }
     }
 
-    private func alter() async throws {
+    func alter() async throws {
         let added = try ConfigsCommand.configsToAdd(self.options)
         let deleted = ConfigsCommand.configsToDelete(self.options)
         switch self.entity {

@@ -145,8 +145,3 @@ struct ConsumerPerfCommand: AsyncParsableCommand {
 
     private static func date(_ ms: Int64) -> Date { Date(timeIntervalSince1970: Double(ms) / 1000) }
 }
-
-extension Duration {
-    /// Whole milliseconds.
-    var milliseconds: Int64 { self.components.seconds * 1000 + self.components.attoseconds / 1_000_000_000_000_000 }
-}

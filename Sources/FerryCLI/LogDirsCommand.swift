@@ -81,19 +81,9 @@ struct LogDirsCommand: AsyncParsableCommand {
         code == .kafkaStorageError ? "org.apache.kafka.common.errors.KafkaStorageException" : "org.apache.kafka.common.errors.ApiException: \(code.name)"
     }
 
+    /// A JSON string literal, slashes unescaped as Jackson writes them.
     private static func quoted(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case _ where scalar.value < 0x20: result += String(format: "\\u%04x", scalar.value)
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
+        let data = (try? JSONSerialization.data(withJSONObject: text, options: [.fragmentsAllowed, .withoutEscapingSlashes])) ?? Data("\"\"".utf8)
+        return String(decoding: data, as: UTF8.self)
     }
 }

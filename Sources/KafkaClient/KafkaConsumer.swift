@@ -369,7 +369,8 @@ public actor KafkaConsumer {
 }
 
 extension Duration {
-    var milliseconds: Int64 {
+    /// Whole milliseconds.
+    public var milliseconds: Int64 {
         self.components.seconds * 1000 + self.components.attoseconds / 1_000_000_000_000_000
     }
 }

@@ -52,7 +52,15 @@ public enum Broker {
         var logger = logger
         let brokerId = try await self.brokerId(config: config, zookeeper: zookeeper)
         logger[metadataKey: "broker"] = "\(brokerId)"
-        let logs = try LogManager(logDirectories: config.logDirs, brokerId: brokerId, clusterId: clusterId, defaultConfig: config.log)
+        let topicAdmin = TopicAdmin(client: zookeeper)
+        // Dynamic broker configs apply from the start, as in Kafka: read both levels before anything uses them.
+        let dynamic = DynamicBrokerConfig(static: config, logger: logger)
+        let levels: [(DynamicBrokerConfig.Level, String)] = [(.clusterDefault, "<default>"), (.broker, String(brokerId))]
+        async let defaultLevel = zookeeper.getIfExists(ZNodes.brokerConfig(levels[0].1))
+        async let brokerLevel = zookeeper.getIfExists(ZNodes.brokerConfig(levels[1].1))
+        dynamic.update(.clusterDefault, to: dynamic.decode(try await defaultLevel, path: ZNodes.brokerConfig(levels[0].1)))
+        dynamic.update(.broker, to: dynamic.decode(try await brokerLevel, path: ZNodes.brokerConfig(levels[1].1)))
+        let logs = try LogManager(logDirectories: config.logDirs, brokerId: brokerId, clusterId: clusterId, defaultConfig: dynamic.current.log)
         let storage = LogService(manager: logs, maintenanceInterval: .milliseconds(config.logRetentionCheckIntervalMs))
         let metadata = MetadataCache(client: zookeeper)
 
@@ -63,12 +71,11 @@ public enum Broker {
         let fetchers = ReplicaFetchers(brokerId: brokerId, metadata: metadata, storage: storage, replication: replication)
         let controller = Controller(
             brokerId: brokerId, client: zookeeper, deleteTopicEnable: config.deleteTopicEnable,
-            uncleanLeaderElectionEnable: config.uncleanLeaderElectionEnable)
-        let topicAdmin = TopicAdmin(client: zookeeper)
+            uncleanLeaderElectionEnable: { dynamic.read(\.uncleanLeaderElectionEnable) })
         var router = RequestRouter()
         router.register(MetadataHandler(cache: metadata, clusterId: clusterId, topicAdmin: topicAdmin, config: config))
         router.register(CreateTopicsHandler(controller: controller, cache: metadata, admin: topicAdmin, config: config))
-        router.register(ProduceHandler(replicas: replicas, messageMaxBytes: config.messageMaxBytes, minInsyncReplicas: config.minInsyncReplicas, compressionType: config.compressionType))
+        router.register(ProduceHandler(replicas: replicas, config: dynamic))
         router.register(FetchHandler(replicas: replicas))
         router.register(ListOffsetsHandler(replicas: replicas))
         router.register(InitProducerIdHandler(producerIds: ProducerIdManager(brokerId: brokerId, client: zookeeper)))
@@ -78,7 +85,7 @@ public enum Broker {
         router.register(ControlledShutdownHandler(controller: controller))
         router.register(ElectLeadersHandler(controller: controller))
         router.register(DescribeLogDirsHandler(storage: storage))
-        let configs = ConfigManager(brokerId: brokerId, config: config, cache: metadata, admin: topicAdmin)
+        let configs = ConfigManager(brokerId: brokerId, config: dynamic, cache: metadata, admin: topicAdmin)
         router.register(DescribeConfigsHandler(configs: configs))
         router.register(AlterConfigsHandler(configs: configs))
         router.register(IncrementalAlterConfigsHandler(configs: configs))
@@ -183,6 +190,29 @@ public enum Broker {
                     }
                 }
             }
+            // Log settings come from a topic's overrides over the broker's defaults, and both can change: one task
+            // applies the changes of either kind in the order they were seen.
+            let (logConfigChanges, logConfigChanged) = AsyncStream.makeStream(of: LogConfigChange.self)
+            for (level, name) in levels {
+                group.addTask {
+                    await dynamic.follow(level, path: ZNodes.brokerConfig(name), client: zookeeper) {
+                        logConfigChanged.yield(.brokerDefaults)
+                        await controller.configsChanged()
+                    }
+                }
+            }
+            group.addTask {
+                for await change in logConfigChanges {
+                    let defaults = dynamic.current.log
+                    switch change {
+                    case .topic(let topic, let overrides):
+                        await storage.setConfig(TopicConfigs.logConfig(overrides, broker: defaults), topic: topic)
+                    case .brokerDefaults:
+                        let topics = await metadata.topics.compactMapValues { $0.config.isEmpty ? nil : TopicConfigs.logConfig($0.config, broker: defaults) }
+                        await storage.setDefaultConfig(defaults, topicConfigs: topics)
+                    }
+                }
+            }
             group.addTask { [logger] in
                 for await event in metadata.topicEvents {
                     switch event {
@@ -196,7 +226,8 @@ public enum Broker {
                             logger.error("could not delete the logs of topic \(topic): \(error)")
                         }
                     case .configured(let topic, let overrides):
-                        await storage.setConfig(TopicConfigs.logConfig(overrides, broker: config.log), topic: topic)
+                        logConfigChanged.yield(.topic(topic, overrides))
+                        await controller.configsChanged()
                     }
                 }
             }
@@ -324,4 +355,10 @@ private final class SignalOnce: @unchecked Sendable {
 struct BrokerStartError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
+}
+
+/// What changed about the settings of logs: one topic's overrides, or the broker's defaults.
+private enum LogConfigChange: Sendable {
+    case topic(String, [String: String])
+    case brokerDefaults
 }

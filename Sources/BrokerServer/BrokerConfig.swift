@@ -1,3 +1,4 @@
+import Coordination
 import Foundation
 import LogStorage
 import ZooKeeper
@@ -176,6 +177,27 @@ public struct BrokerConfig: Sendable {
                 throw BrokerConfigError(key: "advertised.listeners", value: "\(listener)", allowed: "a host clients can connect to, not an empty or wildcard address")
             }
         }
+    }
+
+    /// The keys Ferry applies while running (Coordination's `TopicConfigRules.dynamicBrokerKeys`).
+    public static var dynamicKeys: Set<String> { TopicConfigRules.dynamicBrokerKeys }
+
+    /// This configuration with dynamic values (`/config/brokers/<default>` then `/config/brokers/<id>`, the latter
+    /// winning) applied over the static ones. `given` stays the static file's, for DescribeConfigs' sources.
+    /// - Throws: `BrokerConfigError` for a key that cannot change at run time or an unusable value.
+    public func applyingDynamic(_ values: [String: String]) throws(BrokerConfigError) -> BrokerConfig {
+        var config = self
+        for (key, value) in values.sorted(by: { $0.key < $1.key }) {
+            guard Self.dynamicKeys.contains(key) else {
+                throw BrokerConfigError(key: key, value: value, allowed: "not a config that can be updated dynamically")
+            }
+            switch key {
+            case "log.retention.ms": config.log.retentionMs = try Self.integer(key, value, -1...Int64.max)
+            case "log.roll.ms": config.log.segmentMs = try Self.integer(key, value, 1...Int64.max)
+            default: try Self.keys[key]!(&config, key, value)
+            }
+        }
+        return config
     }
 
     private typealias Setter = @Sendable (inout BrokerConfig, String, String) throws(BrokerConfigError) -> Void

@@ -5,8 +5,9 @@ import KafkaModel
 /// in ZooKeeper mode does (any broker serves them, reading and writing ZooKeeper itself):
 /// - TOPIC resources: every topic-level config, with the topic's override or else the broker's value; changes
 ///   are validated (INVALID_CONFIG) and written to `/config/topics/<t>` with a `/config/changes` notification;
-/// - BROKER resources: this broker's `server.properties` settings, read only (no dynamic broker configs);
-///   an empty name is the cluster default, which has no entries.
+/// - BROKER resources: this broker's settings, from `server.properties` or dynamic. The keys in
+///   `BrokerConfig.dynamicKeys` can be altered, for this broker (`/config/brokers/<id>`, sent to the broker itself)
+///   or every broker (an empty name: `/config/brokers/<default>`); the rest are read only.
 struct ConfigManager: Sendable {
     enum ResourceType: Int8 {
         case topic = 2
@@ -32,11 +33,13 @@ struct ConfigManager: Sendable {
     }
 
     let brokerId: Int32
-    let config: BrokerConfig
+    let config: DynamicBrokerConfig
     let cache: MetadataCache
     let admin: TopicAdmin
 
     static let topicConfigSource: Int8 = 1
+    static let dynamicBrokerConfigSource: Int8 = DynamicBrokerConfig.Level.broker.rawValue
+    static let dynamicDefaultBrokerConfigSource: Int8 = DynamicBrokerConfig.Level.clusterDefault.rawValue
     static let staticBrokerConfigSource: Int8 = 4
     static let defaultConfigSource: Int8 = 5
 
@@ -58,16 +61,13 @@ struct ConfigManager: Sendable {
         do { try TopicAdmin.validate(name: name) } catch { throw Failure(code: error.code, message: error.message) }
         guard await self.cache.topics[name] != nil else { throw Failure(code: .unknownTopicOrPartition, message: "") }
         let overrides = try await self.overrides(of: name)
+        let current = self.config.current
         var entries = TopicConfigs.all.map { definition in
-            let staticValue = definition.brokerKey.flatMap { self.config.given[$0] }
             var synonyms: [(name: String, value: String?, source: Int8)] = []
             if let value = overrides[definition.name] { synonyms.append((definition.name, value, Self.topicConfigSource)) }
-            if let key = definition.brokerKey {
-                if let staticValue { synonyms.append((key, staticValue, Self.staticBrokerConfigSource)) }
-                synonyms.append((key, definition.brokerValue(BrokerConfig()), Self.defaultConfigSource))
-            }
+            if let key = definition.brokerKey { synonyms += self.brokerSynonyms(key, builtIn: definition.brokerValue(BrokerConfig())) }
             return Entry(
-                name: definition.name, value: overrides[definition.name] ?? definition.brokerValue(self.config), readOnly: false,
+                name: definition.name, value: overrides[definition.name] ?? definition.brokerValue(current), readOnly: false,
                 source: synonyms.first?.source ?? Self.defaultConfigSource, isSensitive: false, synonyms: synonyms,
                 type: definition.type.rawValue)
         }
@@ -79,17 +79,38 @@ struct ConfigManager: Sendable {
     }
 
     private func describeBroker(_ name: String) throws(Failure) -> [Entry] {
-        if name.isEmpty { return [] }  // no dynamic cluster-wide defaults
+        if name.isEmpty {
+            // The cluster-wide default resource lists only its dynamic values, as Kafka does.
+            return self.config.values(.clusterDefault).sorted { $0.key < $1.key }.map { key, value in
+                Entry(
+                    name: key, value: value, readOnly: false, source: Self.dynamicDefaultBrokerConfigSource, isSensitive: false,
+                    synonyms: [(key, value, Self.dynamicDefaultBrokerConfigSource)], type: 2)
+            }
+        }
         guard let id = Int32(name) else { throw Failure(code: .invalidRequest, message: "Broker id must be an integer, but it is: \(name)") }
         guard id == self.brokerId else {
             throw Failure(code: .invalidRequest, message: "Unexpected broker id, expected \(self.brokerId) or empty string, but received \(name)")
         }
-        return self.config.describedValues().map { key, value in
-            let given = self.config.given[key] != nil
+        let builtIn = Dictionary(BrokerConfig().describedValues().map { ($0.key, $0.value) }) { first, _ in first }
+        return self.config.current.describedValues().map { key, value in
+            let synonyms = self.brokerSynonyms(key, builtIn: builtIn[key] ?? nil)
+            // A dynamic log.retention.ms or log.roll.ms is the value in effect, though the static file may give hours.
+            let effective = synonyms.first.map { $0.source <= Self.dynamicDefaultBrokerConfigSource } == true ? synonyms[0].value : value
             return Entry(
-                name: key, value: value, readOnly: true, source: given ? Self.staticBrokerConfigSource : Self.defaultConfigSource,
-                isSensitive: false, synonyms: [(key, value, given ? Self.staticBrokerConfigSource : Self.defaultConfigSource)], type: 2)
+                name: key, value: effective, readOnly: !BrokerConfig.dynamicKeys.contains(key),
+                source: synonyms.first?.source ?? Self.defaultConfigSource, isSensitive: false, synonyms: synonyms, type: 2)
         }
+    }
+
+    /// A broker key's values from the most to the least specific: this broker's dynamic value, the cluster-wide
+    /// dynamic default, `server.properties`, then Kafka's built-in default (`builtIn`, if it has one).
+    private func brokerSynonyms(_ key: String, builtIn: String?) -> [(name: String, value: String?, source: Int8)] {
+        var synonyms: [(name: String, value: String?, source: Int8)] = []
+        if let value = self.config.value(of: key, at: .broker) { synonyms.append((key, value, Self.dynamicBrokerConfigSource)) }
+        if let value = self.config.value(of: key, at: .clusterDefault) { synonyms.append((key, value, Self.dynamicDefaultBrokerConfigSource)) }
+        if let value = self.config.staticConfig.given[key] { synonyms.append((key, value, Self.staticBrokerConfigSource)) }
+        if let builtIn { synonyms.append((key, builtIn, Self.defaultConfigSource)) }
+        return synonyms
     }
 
     private func overrides(of topic: String) async throws(Failure) -> [String: String] {
@@ -143,8 +164,37 @@ struct ConfigManager: Sendable {
             if !name.isEmpty && name != String(self.brokerId) {
                 throw Failure(code: .invalidRequest, message: "Unexpected broker id, expected \(self.brokerId), but received \(name)")
             }
-            guard names.isEmpty else {
-                throw Failure(code: .invalidRequest, message: "Cannot update these configs dynamically: Set(\(names.joined(separator: ", ")))")
+            let entity = name.isEmpty ? "<default>" : name
+            var values: [String: String] = [:]
+            if incremental {
+                do {
+                    values = try await self.admin.brokerConfig(entity)
+                } catch {
+                    throw Failure(code: .unknownServerError, message: "cannot read the dynamic configs of broker \(entity): \(error)")
+                }
+            }
+            for operation in operations {
+                switch operation {
+                case .set(let key, let value): values[key] = value
+                case .delete(let key): values.removeValue(forKey: key)
+                case .append(let key, _), .subtract(let key, _):
+                    throw Failure(code: .invalidConfig, message: "Config value append is not allowed for config key: \(key)")
+                }
+            }
+            // Kafka answers a value its ConfigDef refuses with INVALID_REQUEST (a ConfigException) for brokers.
+            do {
+                try TopicConfigRules.validateDynamicBrokerConfigs(values, entity: name)
+                _ = try self.config.staticConfig.applyingDynamic(values)
+            } catch let error as TopicConfigRules.Invalid {
+                throw Failure(code: .invalidRequest, message: error.message)
+            } catch {
+                throw Failure(code: .invalidRequest, message: "Invalid config value for resource ConfigResource(type=BROKER, name='\(name)'): \(error)")
+            }
+            guard !validateOnly else { return }
+            do {
+                try await self.admin.changeBrokerConfig(entity, to: values)
+            } catch {
+                throw Failure(code: .unknownServerError, message: "cannot write the dynamic configs of broker \(entity): \(error)")
             }
         case nil:
             throw Failure(code: .invalidRequest, message: "Unknown resource type \(type)")

@@ -27,14 +27,16 @@ public actor Controller {
     public private(set) var term: ControllerElection.Term?
     /// `delete.topic.enable`: when false, deletion marks are removed and topics kept.
     private let deleteTopicEnable: Bool
-    /// `unclean.leader.election.enable`, the broker default (topics may override it).
-    private let uncleanLeaderElectionEnable: Bool
+    /// `unclean.leader.election.enable`, the broker default (topics may override it); it can change at run time.
+    private let uncleanLeaderElectionEnable: @Sendable () -> Bool
+    /// Wakes the reconciliation of the active term (`configsChanged`).
+    private var reconcile: AsyncStream<Void>.Continuation?
     /// Topics whose deletion waits for an offline broker (logged once).
     private var pausedDeletions: Set<String> = []
 
     public init(
-        brokerId: Int32, client: ZooKeeperClient, deleteTopicEnable: Bool = true, uncleanLeaderElectionEnable: Bool = false,
-        logger: Logger = Logger(label: "ferry.controller")
+        brokerId: Int32, client: ZooKeeperClient, deleteTopicEnable: Bool = true,
+        uncleanLeaderElectionEnable: @escaping @Sendable () -> Bool = { false }, logger: Logger = Logger(label: "ferry.controller")
     ) {
         self.uncleanLeaderElectionEnable = uncleanLeaderElectionEnable
         self.election = ControllerElection(brokerId: brokerId, client: client)
@@ -46,6 +48,13 @@ public actor Controller {
     }
 
     public var isActive: Bool { self.term != nil }
+
+    /// A topic's config or the broker's dynamic config changed: while controller, look at every partition again, so
+    /// that a partition left offline waits no longer once unclean election is allowed (Kafka's
+    /// `enableTopicUncleanLeaderElection`).
+    public func configsChanged() {
+        self.reconcile?.yield()
+    }
 
     /// Competes for the controllership until cancelled; while controller, reacts to topics and brokers.
     public func run() async {
@@ -109,9 +118,11 @@ public actor Controller {
             follow(self.client.follow(node: ZNodes.reassignPartitions)),
         ]
         var topicFollowers: [String: Task<Void, Never>] = [:]
+        self.reconcile = continuation
         defer {
             for task in followers + Array(topicFollowers.values) { task.cancel() }
             continuation.finish()
+            self.reconcile = nil
         }
         for await _ in changes {
             do {
@@ -446,7 +457,7 @@ public actor Controller {
     private func uncleanLeaderElectionEnabled(_ topic: String) async throws -> Bool {
         guard let node = try await self.client.getIfExists(ZNodes.topicConfig(topic)), !node.data.isEmpty,
               let value = (try? EntityConfigZNode.decode(node.data, path: ZNodes.topicConfig(topic)))?.config["unclean.leader.election.enable"]
-        else { return self.uncleanLeaderElectionEnable }
+        else { return self.uncleanLeaderElectionEnable() }
         return value.lowercased() == "true"
     }
 

@@ -199,9 +199,26 @@ extension TopicAdmin {
     }
 
     /// Replaces a topic's config overrides (`/config/topics/<t>`) and announces the change under `/config/changes`, as
-    /// Kafka's `AdminZkClient.changeTopicConfig`. Announcements older than 15 minutes are removed, as Kafka's brokers do.
+    /// Kafka's `AdminZkClient.changeTopicConfig`.
     public func changeTopicConfig(_ name: String, to config: [String: String]) async throws {
-        let path = ZNodes.topicConfig(name)
+        try await self.changeEntityConfig(path: ZNodes.topicConfig(name), entityPath: "topics/\(name)", to: config)
+    }
+
+    /// A broker's dynamic configs as stored (`/config/brokers/<id>`, or `<default>` for every broker; empty if none).
+    public func brokerConfig(_ name: String) async throws -> [String: String] {
+        guard let node = try await self.client.getIfExists(ZNodes.brokerConfig(name)), !node.data.isEmpty else { return [:] }
+        return try EntityConfigZNode.decode(node.data, path: ZNodes.brokerConfig(name)).config
+    }
+
+    /// Replaces a broker's dynamic configs (`name` a broker id or `<default>`) and announces the change, as Kafka's
+    /// `AdminZkClient.changeBrokerConfig`.
+    public func changeBrokerConfig(_ name: String, to config: [String: String]) async throws {
+        try await self.changeEntityConfig(path: ZNodes.brokerConfig(name), entityPath: "brokers/\(name)", to: config)
+    }
+
+    /// Writes an entity's config znode, then a `/config/changes` notification naming it. Announcements older than 15
+    /// minutes are removed, as Kafka's brokers do.
+    private func changeEntityConfig(path: String, entityPath: String, to config: [String: String]) async throws {
         let data = EntityConfigZNode(config: config).zNodeData()
         do {
             try await self.client.set(path, data: data)
@@ -210,7 +227,7 @@ extension TopicAdmin {
         }
         try await self.client.createRecursively(ZNodes.configChanges)
         try await self.client.create(
-            ZNodes.configChanges + "/config_change_", data: ConfigChangeNotification(entityPath: "topics/\(name)").zNodeData(),
+            ZNodes.configChanges + "/config_change_", data: ConfigChangeNotification(entityPath: entityPath).zNodeData(),
             mode: .persistentSequential)
         try await self.purgeOldConfigChanges(olderThanMs: 15 * 60_000)
     }

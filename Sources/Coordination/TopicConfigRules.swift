@@ -81,6 +81,29 @@ public enum TopicConfigRules {
         }
     }
 
+    /// The broker settings Ferry's brokers apply at run time (dynamic broker configs, in `/config/brokers/<id>` or
+    /// `<default>`): the defaults of the topic configs Ferry honours. Kafka allows more (thread pools, listeners,
+    /// quotas); those are refused rather than stored and not applied.
+    public static let dynamicBrokerKeys: Set<String> = [
+        "log.segment.bytes", "log.roll.ms", "log.index.size.max.bytes", "log.index.interval.bytes", "log.flush.interval.messages",
+        "log.flush.interval.ms", "log.retention.bytes", "log.retention.ms", "log.message.timestamp.type", "message.max.bytes",
+        "min.insync.replicas", "unclean.leader.election.enable", "compression.type",
+    ]
+
+    /// Checks dynamic broker configs (`entity`: a broker id, or empty for the cluster default): only
+    /// `dynamicBrokerKeys`, each value valid for the topic config it is the default of.
+    public static func validateDynamicBrokerConfigs(_ values: [String: String], entity: String) throws(Invalid) {
+        let fixed = values.keys.filter { !self.dynamicBrokerKeys.contains($0) }.sorted()
+        guard fixed.isEmpty else { throw Invalid(message: "Cannot update these configs dynamically: Set(\(fixed.joined(separator: ", ")))") }
+        for (key, value) in values.sorted(by: { $0.key < $1.key }) {
+            let definition = self.all.first { $0.brokerKey == key }!
+            if let problem = self.problem(with: value, for: definition) {
+                throw Invalid(
+                    message: "Invalid config value for resource ConfigResource(type=BROKER, name='\(entity)'): Invalid value \(value) for configuration \(key): \(problem)")
+            }
+        }
+    }
+
     /// What is wrong with `value` for `definition`, in Kafka's `ConfigDef` words, or nil.
     private static func problem(with value: String, for definition: Definition) -> String? {
         let trimmed = value.trimmedOfWhitespace

@@ -7,9 +7,9 @@ import ZooKeeper
 
 /// `kafka-configs.sh` for topics and brokers, with Kafka 2.8's options, output and exit codes. `--zookeeper` reads and
 /// writes `/config/<type>/<name>` with a `/config/changes` notification, as Kafka's AdminZkClient does (topic
-/// overrides are validated first, as the broker would); `--bootstrap-server` goes through DescribeConfigs and
-/// IncrementalAlterConfigs. Ferry's brokers have no dynamic broker configs, so broker alters are refused with the
-/// reason; quota entities (clients, users, ips) are not supported.
+/// overrides and dynamic broker configs are validated first, as the broker would); `--bootstrap-server` goes through
+/// DescribeConfigs and IncrementalAlterConfigs (a broker's own configs to that broker). Quota entities (clients,
+/// users, ips) are not supported.
 struct ConfigsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "configs",
@@ -169,11 +169,6 @@ struct ConfigsCommand: AsyncParsableCommand {
         }
         return parts
     }
-
-    /// What a broker alter gets: Ferry's brokers read their settings from server.properties only.
-    static func brokerAlterRefusal(_ keys: [String]) -> String {
-        "Ferry brokers have no dynamic broker configs; set \(keys.sorted().joined(separator: ", ")) in server.properties and restart the broker"
-    }
 }
 
 /// A failure Kafka's ConfigCommand reports by its message alone (InvalidConfigurationException, IllegalArgumentException).
@@ -245,14 +240,33 @@ struct ZooKeeperConfigs: ConfigsBackend {
             try await admin.changeTopicConfig(topic, to: config)
             print("Completed updating config for entity: topic '\(topic)'.")
         case .brokers(let name, _):
-            // Kafka writes broker configs through ZooKeeper only while the broker (or, for the default, every broker)
-            // is down; Ferry's brokers would not read them at all.
-            let keys = Array(added.keys) + deleted
-            if let name, try await self.client.exists(ZNodes.broker(Int32(name)!)) != nil {
-                throw ConfigsFailure(
-                    message: "--bootstrap-server option must be specified to update broker configs [\(keys.sorted().joined(separator: ", "))] when broker \(name) is running. Broker configuration updates using ZooKeeper are supported for bootstrapping before brokers are started to enable encrypted password configs to be stored in ZooKeeper.")
+            // Kafka writes dynamic broker configs through ZooKeeper only while the broker (or, for the cluster default,
+            // every broker) is down: a running broker is changed through itself (--bootstrap-server).
+            let entity = name ?? "<default>"
+            if !added.isEmpty {
+                let errorMessage = "--bootstrap-server option must be specified to update broker configs Set(\(added.keys.sorted().joined(separator: ", ")))."
+                let info = "Broker configuration updates using ZooKeeper are supported for bootstrapping before brokers are started to enable encrypted password configs to be stored in ZooKeeper."
+                if let name {
+                    if try await self.client.exists(ZNodes.broker(Int32(name)!)) != nil {
+                        throw ConfigsFailure(message: "\(errorMessage) when broker \(name) is running. \(info)")
+                    }
+                } else if !(try await self.client.children(ZNodes.brokerIds)).isEmpty {
+                    throw ConfigsFailure(message: "\(errorMessage) for default cluster if any broker is running. \(info)")
+                }
             }
-            throw ConfigsFailure(message: ConfigsCommand.brokerAlterRefusal(keys))
+            let admin = TopicAdmin(client: self.client)
+            var config = try await admin.brokerConfig(entity)
+            let missing = deleted.filter { config[$0] == nil }
+            guard missing.isEmpty else { throw ConfigsFailure(message: "Invalid config(s): \(missing.joined(separator: ","))") }
+            config.merge(added) { _, new in new }
+            for key in deleted { config.removeValue(forKey: key) }
+            do {
+                try TopicConfigRules.validateDynamicBrokerConfigs(config, entity: name ?? "")
+            } catch {
+                throw ConfigsFailure(message: error.message)
+            }
+            try await admin.changeBrokerConfig(entity, to: config)
+            print("Completed updating config for entity: \(name.map { "brokers '\($0)'" } ?? "default brokers").")
         }
     }
 
@@ -289,14 +303,13 @@ struct AdminConfigs: ConfigsBackend {
                 names = try await self.admin.describeCluster().brokers.keys.sorted().map { String($0) } + [nil]
             }
             for broker in names {
-                guard let broker else {
-                    // Ferry has no dynamic cluster-wide broker defaults: the list is always empty.
+                if let broker {
+                    print("\(all ? "All" : "Dynamic") configs for broker \(broker) are:")
+                    self.printEntries(try await self.admin.describeConfigs(.broker, broker).filter { all || $0.source == .dynamicBrokerConfig })
+                } else {
                     print("Default configs for brokers in the cluster are:")
-                    continue
+                    self.printEntries(try await self.admin.describeConfigs(.broker, "").filter { $0.source == .dynamicDefaultBrokerConfig })
                 }
-                let entries = try await self.admin.describeConfigs(.broker, broker)
-                print("\(all ? "All" : "Dynamic") configs for broker \(broker) are:")
-                self.printEntries(entries.filter { all || $0.source == .dynamicBrokerConfig })
             }
         }
     }
@@ -334,8 +347,17 @@ struct AdminConfigs: ConfigsBackend {
             for key in deleted { changes[key] = .some(nil) }
             try await self.admin.alterConfigs(.topic, topic, changes)
             print("Completed updating config for topic \(topic).")
-        case .brokers:
-            throw ConfigsFailure(message: ConfigsCommand.brokerAlterRefusal(Array(added.keys) + deleted))
+        case .brokers(let name, _):
+            // Kafka's ConfigCommand checks deletions against the broker's dynamic configs, then sends the new set to that
+            // broker (or, for the cluster default, to any).
+            let current = try await self.admin.describeConfigs(.broker, name ?? "")
+                .filter { $0.source == (name == nil ? .dynamicDefaultBrokerConfig : .dynamicBrokerConfig) }
+            let missing = deleted.filter { key in !current.contains { $0.name == key } }
+            guard missing.isEmpty else { throw ConfigsFailure(message: "Invalid config(s): \(missing.joined(separator: ","))") }
+            var changes: [String: String?] = added.mapValues { $0 }
+            for key in deleted { changes[key] = .some(nil) }
+            try await self.admin.alterConfigs(.broker, name ?? "", changes)
+            print(name.map { "Completed updating config for broker \($0)." } ?? "Completed updating default config for brokers in the cluster.")
         }
     }
 }

@@ -118,6 +118,22 @@ public final class LogManager {
         }
     }
 
+    /// Replaces the broker's log defaults (a dynamic broker config changed) together with the configs of the topics
+    /// that override some setting, each already combined with the new defaults; every log takes its new config.
+    public func setDefaultConfig(_ config: LogConfig, topicConfigs: [String: LogConfig]) {
+        self.defaultConfig = config
+        self.topicConfigs = topicConfigs.filter { $0.value != config }
+        var updated = 0
+        for (partition, entry) in self.logs {
+            let wanted = self.topicConfigs[partition.topic] ?? config
+            if entry.log.config != wanted {
+                entry.log.updateConfig(wanted)
+                updated += 1
+            }
+        }
+        self.logger.info("log defaults changed; \(updated) logs take new settings")
+    }
+
     /// The log of `partition`, created in the log directory holding the fewest partitions if it is new, with
     /// `config`, else its topic's, else the default.
     public func getOrCreateLog(_ partition: TopicPartition, config: LogConfig? = nil) throws -> PartitionLog {

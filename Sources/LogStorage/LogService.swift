@@ -58,6 +58,11 @@ public actor LogService {
     /// Sets the config of `topic`'s logs, present and future (a topic's overrides over the broker's defaults).
     public func setConfig(_ config: LogConfig, topic: String) { self.manager.setConfig(config, topic: topic) }
 
+    /// Replaces the log defaults and, combined with them, the configs of topics with overrides.
+    public func setDefaultConfig(_ config: LogConfig, topicConfigs: [String: LogConfig]) {
+        self.manager.setDefaultConfig(config, topicConfigs: topicConfigs)
+    }
+
     /// The high watermarks of the last `checkpointHighWatermarks`.
     public func savedHighWatermarks() throws -> [TopicPartition: Int64] { try self.manager.savedHighWatermarks() }
 

@@ -333,6 +333,14 @@ def test_unclean_election_off_keeps_the_partition_offline_and_on_elects_with_a_l
                 await_condition("the partition is offline", lambda: state(zk_root, brokers[1], "fragile", 0)["leader"] == -1)
                 time.sleep(1)  # give a wrong election the chance to happen (nothing to await: the state must stay)
                 assert state(zk_root, brokers[1], "fragile", 0)["leader"] == -1
+                # Allowing it at run time (a dynamic cluster-wide broker config) elects at once, as Kafka's controller
+                # does when the default changes.
+                from test_tools import tool
+                code, out, err = tool("kafka-configs.sh", "--bootstrap-server", f"127.0.0.1:{brokers[1].port}", "--alter",
+                                      "--entity-type", "brokers", "--entity-default", "--add-config", "unclean.leader.election.enable=true")
+                assert code == 0, err
+                await_condition("broker 2 is elected uncleanly once allowed", lambda: state(zk_root, brokers[1], "fragile", 0)["leader"] == 2)
+                assert "unclean leader election" in brokers[1].output.read_text()
             else:
                 await_condition("broker 2 is elected uncleanly", lambda: state(zk_root, brokers[1], "fragile", 0)["leader"] == 2)
                 assert "unclean leader election" in brokers[1].output.read_text()

@@ -405,10 +405,10 @@ def test_kafka_configs_describes_and_alters_topic_and_broker_configs_through_zoo
     assert json.loads(zk_root.get(f"{cluster[0].chroot}/config/topics/settings")[0])["config"] == {
         "max.message.bytes": "2000", "retention.ms": "3600000"}
 
-    # Brokers: their server.properties settings, read only (Ferry has no dynamic broker configs).
+    # Brokers: their server.properties settings; nothing dynamic yet (test_dynamic_broker_configs_... alters them).
     code, out, _ = tool("kafka-configs.sh", "--bootstrap-server", bootstrap, "--describe", "--broker", "1", "--all")
     assert code == 0 and out.splitlines()[0] == "All configs for broker 1 are:"
-    assert "  broker.id=1 sensitive=false synonyms={STATIC_BROKER_CONFIG:broker.id=1}" in out.splitlines()
+    assert "  broker.id=1 sensitive=false synonyms={STATIC_BROKER_CONFIG:broker.id=1, DEFAULT_CONFIG:broker.id=-1}" in out.splitlines()
     code, out, _ = tool("kafka-configs.sh", "--bootstrap-server", bootstrap, "--describe", "--entity-type", "brokers")
     assert (code, out) == (0, "Dynamic configs for broker 1 are:\nDynamic configs for broker 2 are:\nDynamic configs for broker 3 are:\n"
                               "Default configs for brokers in the cluster are:\n")
@@ -416,9 +416,93 @@ def test_kafka_configs_describes_and_alters_topic_and_broker_configs_through_zoo
     assert (code, out) == (0, warning + "Configs for brokers '2' are \n")
     code, _, err = tool("kafka-configs.sh", "--zookeeper", zk, "--alter", "--entity-type", "brokers", "--entity-name", "2",
                         "--add-config", "log.retention.ms=1000")
-    assert code == 1 and err.startswith("--bootstrap-server option must be specified to update broker configs [log.retention.ms] when broker 2 is running.")
-    code, _, err = tool("kafka-configs.sh", "--bootstrap-server", bootstrap, "--alter", "--broker", "1", "--add-config", "log.retention.ms=1000")
-    assert code == 1 and "no dynamic broker configs" in err
+    assert code == 1 and err.startswith("--bootstrap-server option must be specified to update broker configs Set(log.retention.ms). when broker 2 is running.")
+
+
+def test_dynamic_broker_configs_apply_at_once_per_broker_and_cluster_wide_and_survive_a_restart(cluster, zk_connect, zk_root):
+    from confluent_kafka import Producer
+    zk = zookeeper(cluster, zk_connect)
+    bootstrap = f"127.0.0.1:{cluster[0].port}"
+    root = cluster[0].chroot
+    assert tool("kafka-topics.sh", "--zookeeper", zk, "--create", "--topic", "dyn", "--replica-assignment", "1")[0] == 0
+    producer = Producer({"bootstrap.servers": bootstrap, "message.max.bytes": 100000, "retries": 0})
+
+    def send(size):
+        """The error name of producing one record of `size` bytes to dyn (led by broker 1), or None."""
+        outcome = []
+        producer.produce("dyn", value=b"x" * size, on_delivery=lambda err, msg: outcome.append(err))
+        producer.flush(10)
+        return outcome[0].name() if outcome and outcome[0] is not None else None
+
+    def configs(*args):
+        code, out, err = tool("kafka-configs.sh", *args)
+        assert code == 0, err
+        return out
+
+    await_condition("the topic takes records", lambda: send(5000) is None)
+
+    # The cluster-wide default: /config/brokers/<default> with a change notification; every broker applies it at once.
+    assert configs("--bootstrap-server", bootstrap, "--alter", "--entity-type", "brokers", "--entity-default",
+                   "--add-config", "message.max.bytes=2000") == "Completed updating default config for brokers in the cluster.\n"
+    assert json.loads(zk_root.get(f"{root}/config/brokers/<default>")[0]) == {"version": 1, "config": {"message.max.bytes": "2000"}}
+    notices = [json.loads(zk_root.get(f"{root}/config/changes/{c}")[0]) for c in zk_root.get_children(f"{root}/config/changes")]
+    assert {"version": 2, "entity_path": "brokers/<default>"} in notices
+    await_condition("a 5000-byte record is refused under the new default", lambda: send(5000) == "MSG_SIZE_TOO_LARGE")
+    assert configs("--bootstrap-server", bootstrap, "--describe", "--entity-type", "brokers", "--entity-default").splitlines() == [
+        "Default configs for brokers in the cluster are:",
+        "  message.max.bytes=2000 sensitive=false synonyms={DYNAMIC_DEFAULT_BROKER_CONFIG:message.max.bytes=2000}"]
+
+    # One broker's own value wins over the default, on that broker only; the log defaults change for its logs too.
+    assert configs("--bootstrap-server", bootstrap, "--alter", "--entity-type", "brokers", "--entity-name", "1", "--add-config",
+                   "message.max.bytes=100000,log.segment.bytes=8192") == "Completed updating config for broker 1.\n"
+    assert json.loads(zk_root.get(f"{root}/config/brokers/1")[0])["config"] == {"message.max.bytes": "100000", "log.segment.bytes": "8192"}
+    await_condition("broker 1 takes 5000-byte records again", lambda: send(5000) is None)
+    assert configs("--bootstrap-server", bootstrap, "--describe", "--entity-type", "brokers", "--entity-name", "1").splitlines() == [
+        "Dynamic configs for broker 1 are:",
+        "  log.segment.bytes=8192 sensitive=false synonyms={DYNAMIC_BROKER_CONFIG:log.segment.bytes=8192, DEFAULT_CONFIG:log.segment.bytes=1073741824}",
+        "  message.max.bytes=100000 sensitive=false synonyms={DYNAMIC_BROKER_CONFIG:message.max.bytes=100000, "
+        "DYNAMIC_DEFAULT_BROKER_CONFIG:message.max.bytes=2000, DEFAULT_CONFIG:message.max.bytes=1048588}"]
+    for _ in range(6):
+        assert send(3000) is None
+    segments = sorted((cluster[0].log_dir / "dyn-0").glob("*.log"))
+    assert len(segments) >= 3, segments  # 8 KiB segments: two such records each
+    other = configs("--bootstrap-server", f"127.0.0.1:{cluster[1].port}", "--describe", "--broker", "2", "--all")
+    assert "  message.max.bytes=2000 sensitive=false synonyms={DYNAMIC_DEFAULT_BROKER_CONFIG:message.max.bytes=2000, " \
+           "DEFAULT_CONFIG:message.max.bytes=1048588}" in other.splitlines()
+
+    # Bad input: one clear line, exit 1, nothing written.
+    for args, message in [
+        (["--entity-name", "1", "--add-config", "num.partitions=3"], "Cannot update these configs dynamically: Set(num.partitions)"),
+        (["--entity-name", "1", "--add-config", "message.max.bytes=lots"],
+         "Invalid value lots for configuration message.max.bytes: Not a number of type INT"),
+        (["--entity-default", "--delete-config", "log.retention.ms"], "Invalid config(s): log.retention.ms"),
+    ]:
+        code, _, err = tool("kafka-configs.sh", "--bootstrap-server", bootstrap, "--alter", "--entity-type", "brokers", *args)
+        assert code == 1 and message in err, (args, err)
+    assert json.loads(zk_root.get(f"{root}/config/brokers/1")[0])["config"] == {"message.max.bytes": "100000", "log.segment.bytes": "8192"}
+
+    # Through ZooKeeper only while the broker is down (Kafka's bootstrapping path); the broker reads it when it starts.
+    code, _, err = tool("kafka-configs.sh", "--zookeeper", zk, "--alter", "--entity-type", "brokers", "--entity-default",
+                        "--add-config", "log.retention.ms=1000")
+    assert code == 1 and "Set(log.retention.ms). for default cluster if any broker is running." in err
+    assert cluster[0].stop() == 0
+    code, out, err = tool("kafka-configs.sh", "--zookeeper", zk, "--alter", "--entity-type", "brokers", "--entity-name", "1",
+                          "--add-config", "log.retention.ms=3600000")
+    assert code == 0 and out.endswith("Completed updating config for entity: brokers '1'.\n"), err
+    cluster[0].restart()
+    dynamic = configs("--bootstrap-server", bootstrap, "--describe", "--broker", "1").splitlines()
+    assert dynamic[0] == "Dynamic configs for broker 1 are:" and len(dynamic) == 4
+    assert any(line.startswith("  log.retention.ms=3600000 sensitive=false synonyms={DYNAMIC_BROKER_CONFIG:log.retention.ms=3600000") for line in dynamic)
+    await_condition("broker 1 still takes 5000-byte records after its restart", lambda: send(5000) is None)
+
+    # Deleting the broker's value falls back to the cluster default; deleting that, to server.properties.
+    assert configs("--bootstrap-server", bootstrap, "--alter", "--broker", "1", "--delete-config", "message.max.bytes") == \
+        "Completed updating config for broker 1.\n"
+    await_condition("broker 1 falls back to the 2000-byte default", lambda: send(5000) == "MSG_SIZE_TOO_LARGE")
+    assert configs("--bootstrap-server", bootstrap, "--alter", "--broker-defaults", "--delete-config", "message.max.bytes") == \
+        "Completed updating default config for brokers in the cluster.\n"
+    await_condition("broker 1 falls back to server.properties", lambda: send(5000) is None)
+    assert json.loads(zk_root.get(f"{root}/config/brokers/<default>")[0])["config"] == {}
 
 
 def test_kafka_log_dirs_describes_every_brokers_directories_and_replica_sizes(cluster, zk_connect):

@@ -8,8 +8,11 @@ import KafkaProtocol
 // Changes are validated like Kafka's LogConfig (unknown name or bad value: INVALID_CONFIG), written to
 // /config/topics/<t> with a /config/changes notification, and applied by every broker hosting the topic.
 // AlterConfigs replaces a topic's overrides; IncrementalAlterConfigs applies SET/DELETE/APPEND/SUBTRACT to them.
-// BROKER resources describe this broker's server.properties settings, read only; changing them is refused with
-// INVALID_REQUEST as Kafka refuses static configs. Deviations: no dynamic broker configs and no BROKER_LOGGER;
+// BROKER resources describe this broker's settings with their sources (DYNAMIC_BROKER_CONFIG,
+// DYNAMIC_DEFAULT_BROKER_CONFIG, STATIC_BROKER_CONFIG, DEFAULT_CONFIG); the keys in TopicConfigRules.dynamicBrokerKeys
+// can be altered (for this broker, or every broker with an empty name) and are written to /config/brokers/<id> or
+// <default> with a notification; other keys are refused with INVALID_REQUEST as Kafka refuses static configs.
+// Deviations: no BROKER_LOGGER; Kafka's other dynamic keys (threads, listeners, quotas) are refused;
 // cleanup.policy=compact is stored and described but not yet acted on.
 
 struct DescribeConfigsHandler: KafkaRequestHandler {

@@ -29,26 +29,31 @@ struct ProduceHandler: KafkaRequestHandler {
     static let versions: ClosedRange<Int16> = 0...9
 
     let replicas: ReplicaManager
-    let messageMaxBytes: Int32
-    /// `min.insync.replicas`: acks=all is refused with NOT_ENOUGH_REPLICAS while the ISR is smaller.
-    let minInsyncReplicas: Int32
-    /// The broker's `compression.type` as a codec, parsed once; `nil` is `producer` (keep what was sent).
-    let defaultCodec: CompressionCodec?
+    /// The broker's `message.max.bytes`, `min.insync.replicas` and `compression.type`, which can change at run time.
+    let config: DynamicBrokerConfig
 
-    init(replicas: ReplicaManager, messageMaxBytes: Int32, minInsyncReplicas: Int32, compressionType: String) {
-        self.replicas = replicas
-        self.messageMaxBytes = messageMaxBytes
-        self.minInsyncReplicas = minInsyncReplicas
-        self.defaultCodec = CompressionCodec(name: compressionType)
+    /// The broker settings one request is checked against (topic overrides win over them).
+    private struct Defaults {
+        var messageMaxBytes: Int
+        /// acks=all is refused with NOT_ENOUGH_REPLICAS while the ISR is smaller.
+        var minInsyncReplicas: Int
+        /// `nil` is `producer` (keep what was sent).
+        var codec: CompressionCodec?
     }
 
     func handle(_ request: ProduceRequest, context: RequestContext) async throws -> ProduceResponse? {
         var response = ProduceResponse()
+        let defaults = self.config.read { config in
+            Defaults(
+                messageMaxBytes: Int(config.messageMaxBytes), minInsyncReplicas: Int(config.minInsyncReplicas),
+                codec: CompressionCodec(name: config.compressionType))
+        }
         for topic in request.topicData {
             var partitions: [ProduceResponse.TopicProduceResponse.PartitionProduceResponse] = []
             for data in topic.partitionData {
                 partitions.append(await self.produce(
-                    data, topic: topic.name, acks: request.acks, timeoutMs: request.timeoutMs, requestVersion: context.version))
+                    data, topic: topic.name, acks: request.acks, timeoutMs: request.timeoutMs, requestVersion: context.version,
+                    defaults: defaults))
             }
             response.responses.append(.init(name: topic.name, partitionResponses: partitions))
         }
@@ -57,7 +62,7 @@ struct ProduceHandler: KafkaRequestHandler {
 
     private func produce(
         _ data: ProduceRequest.TopicProduceData.PartitionProduceData, topic: String, acks: Int16, timeoutMs: Int32,
-        requestVersion: Int16
+        requestVersion: Int16, defaults: Defaults
     ) async -> ProduceResponse.TopicProduceResponse.PartitionProduceResponse {
         var result = ProduceResponse.TopicProduceResponse.PartitionProduceResponse(index: data.index, baseOffset: -1)
         func fail(_ code: ErrorCode) -> ProduceResponse.TopicProduceResponse.PartitionProduceResponse {
@@ -75,13 +80,13 @@ struct ProduceHandler: KafkaRequestHandler {
         case .refused(let code): return fail(code)
         case .leader(let epoch, let currentIsr, let topicConfig):
             // Topic overrides of min.insync.replicas and max.message.bytes win over the broker's settings.
-            minInsyncReplicas = topicConfig["min.insync.replicas"].flatMap { Int($0) } ?? Int(self.minInsyncReplicas)
+            minInsyncReplicas = topicConfig["min.insync.replicas"].flatMap { Int($0) } ?? defaults.minInsyncReplicas
             if acks == -1 && currentIsr.count < minInsyncReplicas { return fail(.notEnoughReplicas) }
             leaderEpoch = epoch
             isr = currentIsr
-            maxMessageBytes = topicConfig["max.message.bytes"].flatMap { Int($0) } ?? Int(self.messageMaxBytes)
+            maxMessageBytes = topicConfig["max.message.bytes"].flatMap { Int($0) } ?? defaults.messageMaxBytes
             // nil: producer. A topic override is parsed only when the topic has one.
-            targetCodec = topicConfig["compression.type"].map { CompressionCodec(name: $0) } ?? self.defaultCodec
+            targetCodec = topicConfig["compression.type"].map { CompressionCodec(name: $0) } ?? defaults.codec
         }
         guard let bytes = data.records, bytes.readableBytes <= maxMessageBytes else {
             return fail(data.records == nil ? .invalidRecord : .messageTooLarge)

@@ -97,12 +97,30 @@ struct ProducerPerfCommand: AsyncParsableCommand {
         let producer = KafkaProducer(cluster: cluster, configuration: configuration)
         let stats = PerfStats(records: records)
         let start = ContinuousClock.now
+        // With one payload every record's report is the same object, so the producer keeps no closure per record; the
+        // latency runs from the record's CreateTime, which the producer stamps when `send` is called (Kafka's
+        // sendStartMs). Payloads from a file differ in size, so each record gets its own completion.
+        let shared = payloads.count == 1 ? KafkaProducer.DeliveryReport { result in
+            let now = wallClockMillis()
+            switch result {
+            case .success(let metadata): stats.record(latencyMs: now - metadata.timestamp, bytes: payloads[0].count, now: now)
+            case .failure(let error):
+                stats.record(latencyMs: 0, bytes: payloads[0].count, now: now)
+                ToolOutput.error("\(error)")
+            }
+        } : nil
         do {
             for index in 0..<records {
-                let payload = payloads.count == 1 ? payloads[0] : payloads[Int.random(in: 0..<payloads.count)]
-                let sent = ContinuousClock.now
-                try await producer.send(ProducerRecord(topic: topic, value: payload)) { result in
-                    stats.record(index: index, latency: ContinuousClock.now - sent, bytes: payload.count, failed: (try? result.get()) == nil)
+                if let shared {
+                    try await producer.send(ProducerRecord(topic: topic, value: payloads[0]), report: shared)
+                } else {
+                    let payload = payloads[Int.random(in: 0..<payloads.count)]
+                    let sent = wallClockMillis()
+                    try await producer.send(ProducerRecord(topic: topic, value: payload)) { result in
+                        let now = wallClockMillis()
+                        stats.record(latencyMs: now - sent, bytes: payload.count, now: now, index: index)
+                        if case .failure(let error) = result { ToolOutput.error("\(error)") }
+                    }
                 }
                 if throughput > 0 {
                     // Kafka's ThroughputThrottler: sleep whenever ahead of the target rate.
@@ -138,14 +156,14 @@ final class PerfStats: Sendable {
     private struct State {
         var count = 0
         var bytes = 0
-        var totalLatencyMs = 0.0
-        var maxLatencyMs = 0.0
-        var samples: [Int] = []
-        var windowStart = ContinuousClock.now
+        var totalLatencyMs: Int64 = 0
+        var maxLatencyMs: Int64 = 0
+        var samples: [Int64] = []
+        var windowStart = wallClockMillis()
         var windowCount = 0
         var windowBytes = 0
-        var windowLatencyMs = 0.0
-        var windowMaxMs = 0.0
+        var windowLatencyMs: Int64 = 0
+        var windowMaxMs: Int64 = 0
     }
 
     private let state = Mutex(State())
@@ -156,25 +174,25 @@ final class PerfStats: Sendable {
         self.sampling = max(records / max(min(records, 500_000), 1), 1)
     }
 
-    func record(index: Int, latency: Duration, bytes: Int, failed: Bool) {
-        let ms = Double(latency.components.seconds) * 1000 + Double(latency.components.attoseconds) / 1e15
+    /// One record's answer: its latency in whole milliseconds and the wall-clock time `now`, as Kafka's `Stats.record`
+    /// (which samples by send order, `index`; without one, by answer order).
+    func record(latencyMs: Int64, bytes: Int, now: Int64, index: Int? = nil) {
         let line: String? = self.state.withLock { state in
+            if (index ?? state.count) % self.sampling == 0 { state.samples.append(latencyMs) }
             state.count += 1
             state.bytes += bytes
-            state.totalLatencyMs += ms
-            state.maxLatencyMs = max(state.maxLatencyMs, ms)
-            if index % self.sampling == 0 { state.samples.append(Int(ms)) }
+            state.totalLatencyMs += latencyMs
+            state.maxLatencyMs = max(state.maxLatencyMs, latencyMs)
             state.windowCount += 1
             state.windowBytes += bytes
-            state.windowLatencyMs += ms
-            state.windowMaxMs = max(state.windowMaxMs, ms)
-            let elapsed = ContinuousClock.now - state.windowStart
-            guard elapsed >= .seconds(5) else { return nil }
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            state.windowLatencyMs += latencyMs
+            state.windowMaxMs = max(state.windowMaxMs, latencyMs)
+            guard now - state.windowStart >= 5_000 else { return nil }
+            let seconds = Double(now - state.windowStart) / 1000
             let text = String(format: "%d records sent, %.1f records/sec (%.2f MB/sec), %.1f ms avg latency, %.1f ms max latency.",
                               state.windowCount, Double(state.windowCount) / seconds, Double(state.windowBytes) / seconds / 1_048_576,
-                              state.windowLatencyMs / Double(state.windowCount), state.windowMaxMs)
-            state.windowStart = .now
+                              Double(state.windowLatencyMs) / Double(state.windowCount), Double(state.windowMaxMs))
+            state.windowStart = now
             state.windowCount = 0
             state.windowBytes = 0
             state.windowLatencyMs = 0
@@ -189,10 +207,10 @@ final class PerfStats: Sendable {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         self.state.withLock { state in
             let sorted = state.samples.sorted()
-            func percentile(_ p: Double) -> Int { sorted.isEmpty ? 0 : sorted[min(Int(p * Double(sorted.count)), sorted.count - 1)] }
+            func percentile(_ p: Double) -> Int { sorted.isEmpty ? 0 : Int(sorted[min(Int(p * Double(sorted.count)), sorted.count - 1)]) }
             print(String(format: "%d records sent, %f records/sec (%.2f MB/sec), %.2f ms avg latency, %.2f ms max latency, %d ms 50th, %d ms 95th, %d ms 99th, %d ms 99.9th.",
                          state.count, Double(state.count) / seconds, Double(state.bytes) / seconds / 1_048_576,
-                         state.count == 0 ? 0 : state.totalLatencyMs / Double(state.count), state.maxLatencyMs,
+                         state.count == 0 ? 0 : Double(state.totalLatencyMs) / Double(state.count), Double(state.maxLatencyMs),
                          percentile(0.5), percentile(0.95), percentile(0.99), percentile(0.999)))
         }
     }

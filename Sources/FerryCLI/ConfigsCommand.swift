@@ -227,11 +227,7 @@ struct ZooKeeperConfigs: ConfigsBackend {
                 throw ToolFailure("org.apache.kafka.common.errors.UnknownTopicOrPartitionException: Topic '\(topic)' does not exist.")
             }
             let admin = TopicAdmin(client: self.client)
-            var config = try await admin.topicConfig(topic)
-            let missing = deleted.filter { config[$0] == nil }
-            guard missing.isEmpty else { throw ConfigsFailure(message: "Invalid config(s): \(missing.joined(separator: ","))") }
-            config.merge(added) { _, new in new }
-            for key in deleted { config.removeValue(forKey: key) }
+            let config = try Self.changed(try await admin.topicConfig(topic), adding: added, deleting: deleted)
             do {
                 try TopicConfigRules.validate(config, topic: topic)
             } catch {
@@ -255,11 +251,7 @@ struct ZooKeeperConfigs: ConfigsBackend {
                 }
             }
             let admin = TopicAdmin(client: self.client)
-            var config = try await admin.brokerConfig(entity)
-            let missing = deleted.filter { config[$0] == nil }
-            guard missing.isEmpty else { throw ConfigsFailure(message: "Invalid config(s): \(missing.joined(separator: ","))") }
-            config.merge(added) { _, new in new }
-            for key in deleted { config.removeValue(forKey: key) }
+            let config = try Self.changed(try await admin.brokerConfig(entity), adding: added, deleting: deleted)
             do {
                 try TopicConfigRules.validateDynamicBrokerConfigs(config, entity: name ?? "")
             } catch {
@@ -268,6 +260,16 @@ struct ZooKeeperConfigs: ConfigsBackend {
             try await admin.changeBrokerConfig(entity, to: config)
             print("Completed updating config for entity: \(name.map { "brokers '\($0)'" } ?? "default brokers").")
         }
+    }
+
+    /// An entity's stored config with `added` set and `deleted` removed; deleting a key it does not have is Kafka's
+    /// "Invalid config(s)" error.
+    private static func changed(_ config: [String: String], adding added: [String: String], deleting deleted: [String]) throws -> [String: String] {
+        let missing = deleted.filter { config[$0] == nil }
+        guard missing.isEmpty else { throw ConfigsFailure(message: "Invalid config(s): \(missing.joined(separator: ","))") }
+        var config = config.merging(added) { _, new in new }
+        for key in deleted { config.removeValue(forKey: key) }
+        return config
     }
 
     private func entityConfig(_ path: String) async throws -> [String: String] {

@@ -23,16 +23,12 @@ public enum FerryTools {
 
     public static let version = "0.1.0"
 
-    /// Sends swift-log output to stderr at `defaultLevel`, or at `FERRY_LOG_LEVEL` when set
+    /// Sends swift-log output to stderr (`ConsoleLogHandler`) at `defaultLevel`, or at `FERRY_LOG_LEVEL` when set
     /// (trace, debug, info, notice, warning, error, critical). Call once, before anything logs.
     public static func bootstrapLogging(defaultLevel: Logger.Level) {
         let level = ProcessInfo.processInfo.environment["FERRY_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
             ?? defaultLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        LoggingSystem.bootstrap { label in ConsoleLogHandler(label: label, logLevel: level) }
     }
 }
 

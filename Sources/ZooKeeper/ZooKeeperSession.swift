@@ -156,14 +156,42 @@ private let sessionWatcher: watcher_fn = { handle, type, state, path, context in
 }
 
 private let cLibraryLogger = Logger(label: "ferry.zookeeper.c")
+private let cLibraryRepeats = RepeatSuppressor(window: 10)
 
-/// Routes the C client's own log lines into swift-log, at the level the line names.
+/// Routes the C client's own log lines into swift-log, at the level the line names, without the C client's own
+/// time and thread prefix. While no server answers, the C client says the same two lines every 100 ms; a line
+/// repeated within 10 s is counted instead, as librdkafka does ("N identical messages suppressed").
 private let cLibraryLog: log_callback_fn = { message in
     guard let message else { return }
-    let text = String(cString: message).trimmingWhitespace()
+    var text = String(cString: message).trimmingWhitespace()
+    if let prefixEnd = text.firstRange(of: "):ZOO_") { text = String(text[text.index(prefixEnd.lowerBound, offsetBy: 2)...]) }
+    guard let suppressed = cLibraryRepeats.admit(text) else { return }
     let level: Logger.Level =
-        text.contains("ZOO_ERROR") ? .error : text.contains("ZOO_WARN") ? .warning : text.contains("ZOO_INFO") ? .info : .debug
-    cLibraryLogger.log(level: level, "\(text)")
+        text.hasPrefix("ZOO_ERROR") ? .error : text.hasPrefix("ZOO_WARN") ? .warning : text.hasPrefix("ZOO_INFO") ? .info : .debug
+    cLibraryLogger.log(level: level, "\(text)\(suppressed > 0 ? " (\(suppressed) identical messages suppressed)" : "")")
+}
+
+/// Decides whether a log line is said again: not while the same line was said less than `window` seconds ago.
+final class RepeatSuppressor: Sendable {
+    private struct Said { var at: ContinuousClock.Instant; var suppressed: Int }
+    private let window: Duration
+    private let said = Mutex<[String: Said]>([:])
+
+    init(window seconds: Int) { self.window = .seconds(seconds) }
+
+    /// `nil` to suppress `line`; otherwise how many repeats of it were suppressed since it was last said.
+    func admit(_ line: String, now: ContinuousClock.Instant = .now) -> Int? {
+        self.said.withLock { said in
+            if let last = said[line], now - last.at < self.window {
+                said[line]?.suppressed += 1
+                return nil
+            }
+            if said.count > 256 { said = said.filter { now - $0.value.at < self.window } }
+            let suppressed = said[line]?.suppressed ?? 0
+            said[line] = Said(at: now, suppressed: 0)
+            return suppressed
+        }
+    }
 }
 
 /// One request in flight: the promise its caller awaits and what the completion needs to finish it.

@@ -82,7 +82,7 @@ struct ReplicaManager: Sendable {
             }
             let (highWatermark, advanced) = await self.replication.leaderUpdate(
                 partition, leaderEpoch: leaderEpoch, isr: isr, logEndOffset: logEndOffset, logStartOffset: logStartOffset, nowMs: now)
-            if advanced { await self.notifier.appended(to: partition) }  // consumers waiting for the high watermark
+            if advanced { await self.notifier.highWatermarkAdvanced(of: partition) }
             let slices = try await self.storage.withLog(partition) { log in
                 try log.read(from: offset, maxBytes: maxBytes, maxOffset: replica == nil ? highWatermark : logEndOffset)
             } ?? []
@@ -211,7 +211,7 @@ struct ReplicaManager: Sendable {
                 let (_, advanced) = await self.replication.leaderUpdate(
                     partition, leaderEpoch: state.leaderEpoch, isr: isr, logEndOffset: logEndOffset, logStartOffset: logStartOffset,
                     nowMs: wallClockMillis())
-                if advanced { await self.notifier.appended(to: partition) }
+                if advanced { await self.notifier.highWatermarkAdvanced(of: partition) }
             }
         } catch {
             self.logger.warning("could not write the ISR of \(partition): \(error)")

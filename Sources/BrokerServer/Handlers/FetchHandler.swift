@@ -15,7 +15,8 @@ import NIOCore
 // control batches dropped, compressed batches recompressed in their codec; zstd data gets
 // UNSUPPORTED_COMPRESSION_TYPE there.
 // Follower fetches (replica_id >= 0) read up to the log end and record the follower's position, which moves
-// the high watermark and the ISR (ReplicaManager); a stale current_leader_epoch gets FENCED_LEADER_EPOCH, a newer
+// the high watermark and the ISR (ReplicaManager); their long poll ends with an append, not with a high watermark
+// move (AppendNotifier); a stale current_leader_epoch gets FENCED_LEADER_EPOCH, a newer
 // one UNKNOWN_LEADER_EPOCH. Deviation: no read_committed visibility beyond the high watermark (no transactions).
 struct FetchHandler: KafkaPartsHandler {
     typealias Request = FetchRequest
@@ -25,7 +26,8 @@ struct FetchHandler: KafkaPartsHandler {
 
     func handle(_ request: FetchRequest, context: RequestContext) async throws -> [ResponsePart] {
         let partitions = Set(request.topics.flatMap { topic in topic.partitions.map { TopicPartition(topic.topic, $0.partition) } })
-        let mark = await self.replicas.notifier.mark(partitions)  // before reading: no append is missed
+        // Before reading, so no wake-up is missed; a follower waits for appends only, a consumer for the high watermark.
+        let mark = await self.replicas.notifier.mark(partitions, highWatermarkToo: request.replicaId < 0)
         var (response, records) = try await self.read(request, version: context.version)
         let available = records.reduce(0) { $0 + $1.count }
         let failed = response.responses.contains { $0.partitions.contains { $0.errorCode != 0 } }

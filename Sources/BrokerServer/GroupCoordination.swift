@@ -37,7 +37,7 @@ struct GroupCoordination: Sendable {
         let partition = GroupPartitioner.partition(of: group, partitionCount: Int32(topic.assignment.partitions.count))
         let brokers = await self.cache.brokers
         guard let leader = topic.states[partition]?.leader, leader >= 0, let registration = brokers[leader],
-              let endpoint = registration.parsedEndpoints.first(where: { $0.listener == "PLAINTEXT" }) ?? registration.parsedEndpoints.first
+              let endpoint = registration.clientEndpoint
         else { return .failure(CoordinatorUnavailable()) }
         return .success(Node(id: leader, host: endpoint.host, port: endpoint.port))
     }

@@ -37,6 +37,16 @@ struct ReplicaManager: Sendable {
         return .leader(epoch: state.leaderEpoch, isr: state.isr, topicConfig: topic.config)
     }
 
+    /// A partition's leader as this broker's metadata has it, with the leader's client endpoint when it is live:
+    /// what a NOT_LEADER_OR_FOLLOWER answer tells a KIP-951 client, so it can go there without asking for metadata.
+    func currentLeader(_ partition: TopicPartition) async
+        -> (id: Int32, epoch: Int32, endpoint: (host: String, port: Int32, rack: String?)?)?
+    {
+        guard let state = await self.metadata.topics[partition.topic]?.states[partition.partition], state.leader >= 0 else { return nil }
+        let registration = await self.metadata.brokers[state.leader]
+        return (state.leader, state.leaderEpoch, registration?.clientEndpoint.map { ($0.host, $0.port, registration?.rack) })
+    }
+
     /// Appends a batch as leader. - Returns: the append info and the log start offset.
     func append(_ batch: RecordBatch, to partition: TopicPartition, leaderEpoch: Int32, isr: [Int32]) async throws -> (LogAppendInfo, Int64) {
         let (info, logStartOffset, logEndOffset) = try await self.storage.withLog(partition, create: true) { log in

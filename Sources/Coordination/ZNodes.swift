@@ -138,6 +138,12 @@ public struct BrokerRegistration: Codable, Hashable, Sendable {
         }
     }
 
+    /// The endpoint clients and other brokers are given: the PLAINTEXT listener's, else the first.
+    public var clientEndpoint: (listener: String, host: String, port: Int32)? {
+        let endpoints = self.parsedEndpoints
+        return endpoints.first { $0.listener == "PLAINTEXT" } ?? endpoints.first
+    }
+
     public static func decode(_ data: [UInt8], id: Int32) throws -> Self { try decodeZNode(Self.self, data, path: ZNodes.broker(id)) }
 }
 

@@ -146,6 +146,41 @@ def test_sigterm_moves_leadership_away_before_the_broker_stops(cluster, zk_root)
     assert not failures and len(delivered) == 30
 
 
+def produce_v10_raw(broker, topic, partition):
+    """A Produce v10 request (acks=all, no records) sent to one broker; its decoded response."""
+    import socket
+    import struct
+    from kafka.protocol.producer import ProduceRequest, ProduceResponse
+    request = ProduceRequest(version=10, transactional_id=None, acks=-1, timeout_ms=5000, topic_data=[
+        ProduceRequest.TopicProduceData(name=topic, partition_data=[
+            ProduceRequest.TopicProduceData.PartitionProduceData(index=partition, records=b"")])])
+    request.with_header(correlation_id=41, client_id="kip-951-check")
+    with socket.create_connection(("127.0.0.1", broker.port), timeout=10) as connection:
+        connection.sendall(request.encode(version=10, header=True, framed=True))
+        size = struct.unpack(">i", connection.recv(4, socket.MSG_WAITALL))[0]
+        body = connection.recv(size, socket.MSG_WAITALL)
+    return ProduceResponse.decode(body, version=10, header=True)
+
+
+def test_a_produce_to_a_follower_names_the_leader_kip_951(cluster, zk_root):
+    """Produce v10 (KIP-951): a broker that does not lead the partition answers NOT_LEADER_OR_FOLLOWER with the
+    leader and leader epoch it knows and the leader's endpoint, so a client (librdkafka 2.4+) goes there at once."""
+    create_replicated_topic(cluster, "hinted", 1)
+    delivered, failures = produce(cluster, "hinted", [b"one"])
+    assert not failures
+    zk_state = state(zk_root, cluster[0], "hinted", 0)
+    leader = broker_with_id(cluster, zk_state["leader"])
+    follower = next(b for b in cluster if b is not leader)
+    response = produce_v10_raw(follower, "hinted", 0)
+    answer = response.responses[0].partition_responses[0]
+    assert answer.error_code == 6  # NOT_LEADER_OR_FOLLOWER
+    assert (answer.current_leader.leader_id, answer.current_leader.leader_epoch) == (zk_state["leader"], zk_state["leader_epoch"])
+    assert [(n.node_id, n.host, n.port) for n in response.node_endpoints] == [(zk_state["leader"], "127.0.0.1", leader.port)]
+    # The leader itself takes the request: no hint.
+    answer = produce_v10_raw(leader, "hinted", 0).responses[0].partition_responses[0]
+    assert answer.error_code != 6 and (answer.current_leader is None or answer.current_leader.leader_id == -1)
+
+
 def plain_producer(brokers, acks):
     """kafka-python without retries or idempotence, so each send's own error reaches the test."""
     from kafka import KafkaProducer

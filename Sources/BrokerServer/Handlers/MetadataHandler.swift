@@ -26,7 +26,7 @@ struct MetadataHandler: KafkaRequestHandler {
         var response = MetadataResponse()
         response.brokers = brokers.keys.sorted().compactMap { id in
             let registration = brokers[id]!
-            guard let endpoint = registration.parsedEndpoints.first(where: { $0.listener == "PLAINTEXT" }) ?? registration.parsedEndpoints.first
+            guard let endpoint = registration.clientEndpoint
             else { return nil }
             return .init(nodeId: id, host: endpoint.host, port: endpoint.port, rack: registration.rack)
         }

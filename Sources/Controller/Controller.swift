@@ -134,8 +134,9 @@ public actor Controller {
                 for added in topics.subtracting(topicFollowers.keys) {
                     topicFollowers[added] = follow(self.client.follow(node: ZNodes.topic(added)))
                 }
-                try await self.createMissingPartitionStates(term, topics: topics.sorted(), live: live)
-                try await self.electLeaders(term, topics: topics.sorted(), live: live)
+                let partitions = try await self.partitionSnapshots(topics.sorted())
+                try await self.createMissingPartitionStates(term, partitions, live: live)
+                try await self.electLeaders(term, partitions, live: live)
                 try await self.removeIsrChangeNotifications(term)
                 try await self.handlePreferredReplicaElectionRequest(term)
                 try await self.continueReassignments(term, live: live)
@@ -193,33 +194,101 @@ public actor Controller {
     /// leader died (or that were offline), dead replicas out of the ISRs. Each write is a compare-and-set on the
     /// state znode's version, fenced by the controller epoch; a lost race is re-examined at the next change.
     func electLeaders(_ term: ControllerElection.Term, topics: [String], live: Set<Int32>) async throws {
-        for topic in topics {
-            guard let node = try await self.client.getIfExists(ZNodes.topic(topic)),
-                  let assignment = try? TopicAssignment.decode(node.data, topic: topic)
-            else { continue }
-            var uncleanAllowed: Bool?
-            for (partition, replicas) in assignment.partitions.sorted(by: { $0.key < $1.key }) {
-                let path = ZNodes.partitionState(topic, partition)
-                guard let stateNode = try await self.client.getIfExists(path),
-                      let state = try? PartitionStateZNode.decode(stateNode.data, topic: topic, partition: partition)
-                else { continue }
-                if uncleanAllowed == nil { uncleanAllowed = try await self.uncleanLeaderElectionEnabled(topic) }
-                guard let decision = LeaderElection.onBrokerChange(
-                    assignment: replicas, state: state, live: live, uncleanAllowed: uncleanAllowed!, controllerEpoch: term.epoch)
-                else { continue }
-                guard try await self.conditionalWrite(
-                    [.setData(path: path, data: decision.state.zNodeData(), version: stateNode.stat.version)], term: term)
-                else { continue }
-                let next = decision.state
-                if decision.unclean {
-                    self.logger.warning(
-                        "partition \(topic)-\(partition): unclean leader election of \(next.leader) (ISR \(state.isr) all offline); records not replicated to it are lost")
-                } else if next.leader == -1 {
-                    self.logger.warning("partition \(topic)-\(partition) is offline: no live replica in ISR \(state.isr)")
-                } else {
-                    self.logger.info("partition \(topic)-\(partition): leader \(next.leader), isr \(next.isr), leader epoch \(next.leaderEpoch)")
+        try await self.electLeaders(term, try await self.partitionSnapshots(topics), live: live)
+    }
+
+    private func electLeaders(_ term: ControllerElection.Term, _ snapshots: [PartitionSnapshot], live: Set<Int32>) async throws {
+        let partitions = snapshots.compactMap { $0.withState }
+        // A topic's unclean-election setting matters only for a partition none of whose ISR is alive.
+        var uncleanAllowed: [String: Bool] = [:]
+        for topic in Set(partitions.filter { !$0.state.isr.contains(where: live.contains) }.map(\.topic)) {
+            uncleanAllowed[topic] = try await self.uncleanLeaderElectionEnabled(topic)
+        }
+        let decisions = partitions.compactMap { partition in
+            LeaderElection.onBrokerChange(
+                assignment: partition.replicas, state: partition.state, live: live,
+                uncleanAllowed: uncleanAllowed[partition.topic] ?? false, controllerEpoch: term.epoch
+            ).map { (partition, $0) }
+        }
+        let written = try await self.writeStates(decisions.map { ($0.0, $0.1.state) }, term: term)
+        for ((partition, decision), done) in zip(decisions, written) where done {
+            let next = decision.state
+            let name = "\(partition.topic)-\(partition.partition)"
+            if decision.unclean {
+                self.logger.warning(
+                    "partition \(name): unclean leader election of \(next.leader) (ISR \(partition.state.isr) all offline); records not replicated to it are lost")
+            } else if next.leader == -1 {
+                self.logger.warning("partition \(name) is offline: no live replica in ISR \(partition.state.isr)")
+            } else {
+                self.logger.info("partition \(name): leader \(next.leader), isr \(next.isr), leader epoch \(next.leaderEpoch)")
+            }
+        }
+    }
+
+    /// A partition as one pass of the controller reads it: its replicas and its state znode, if it has one.
+    struct PartitionSnapshot: Sendable {
+        var topic: String
+        var partition: Int32
+        var replicas: [Int32]
+        /// `nil` when the state znode is missing or unreadable.
+        var state: PartitionStateZNode?
+        /// `nil` when the state znode is missing.
+        var stateVersion: Int32?
+
+        /// The partition with its (readable) state.
+        var withState: (topic: String, partition: Int32, replicas: [Int32], state: PartitionStateZNode, stateVersion: Int32)? {
+            guard let state, let stateVersion else { return nil }
+            return (self.topic, self.partition, self.replicas, state, stateVersion)
+        }
+    }
+
+    /// The assignments of `topics` and the state znodes of their partitions (those `including` keeps), in topic
+    /// and partition order. The reads are issued together and the ZooKeeper session pipelines them, so a pass over
+    /// many partitions costs a few round trips instead of two per partition, as Kafka's controller pipelines its
+    /// ZooKeeper requests. Topics without an assignment are left out.
+    private func partitionSnapshots(
+        _ topics: [String], including keep: @escaping @Sendable (_ replicas: [Int32]) -> Bool = { _ in true }
+    ) async throws -> [PartitionSnapshot] {
+        let client = self.client
+        let assignments = try await withThrowingTaskGroup(of: (String, TopicAssignment?).self) { group in
+            for topic in topics {
+                group.addTask { (topic, try await client.getIfExists(ZNodes.topic(topic)).flatMap { try? TopicAssignment.decode($0.data, topic: topic) }) }
+            }
+            return try await group.reduce(into: [String: TopicAssignment]()) { $0[$1.0] = $1.1 }
+        }
+        let snapshots = try await withThrowingTaskGroup(of: PartitionSnapshot.self) { group in
+            for (topic, assignment) in assignments {
+                for (partition, replicas) in assignment.partitions where keep(replicas) {
+                    group.addTask {
+                        let node = try await client.getIfExists(ZNodes.partitionState(topic, partition))
+                        return PartitionSnapshot(
+                            topic: topic, partition: partition, replicas: replicas,
+                            state: node.flatMap { try? PartitionStateZNode.decode($0.data, topic: topic, partition: partition) },
+                            stateVersion: node?.stat.version)
+                    }
                 }
             }
+            return try await group.reduce(into: [PartitionSnapshot]()) { $0.append($1) }
+        }
+        return snapshots.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
+    }
+
+    /// Writes each partition's new state (compare-and-set on the version read, fenced by the controller epoch),
+    /// all at once, pipelined. - Returns: per write, whether it went through (false: the znode changed meanwhile).
+    /// - Throws: the `badVersion` error when a successor controller has taken over.
+    private func writeStates(
+        _ writes: [((topic: String, partition: Int32, replicas: [Int32], state: PartitionStateZNode, stateVersion: Int32), PartitionStateZNode)],
+        term: ControllerElection.Term
+    ) async throws -> [Bool] {
+        try await withThrowingTaskGroup(of: (Int, Bool).self) { group in
+            for (index, (partition, next)) in writes.enumerated() {
+                let path = ZNodes.partitionState(partition.topic, partition.partition)
+                let operation = ZooKeeperOperation.setData(path: path, data: next.zNodeData(), version: partition.stateVersion)
+                group.addTask { (index, try await self.conditionalWrite([operation], term: term)) }
+            }
+            var done = [Bool](repeating: false, count: writes.count)
+            for try await (index, written) in group { done[index] = written }
+            return done
         }
     }
 
@@ -426,31 +495,27 @@ public actor Controller {
         if brokerEpoch != -1 && brokerEpoch < registration.czxid { throw ControllerError.staleBrokerEpoch }
         self.logger.notice("controlled shutdown of broker \(broker)")
         let live = Set(try await self.client.children(ZNodes.brokerIds).compactMap(Int32.init)).subtracting([broker])
+        let partitions = try await self.partitionSnapshots(try await self.client.children(ZNodes.brokerTopics), including: { $0.contains(broker) })
+            .compactMap { $0.withState }
         var remaining: [TopicPartition] = []
-        for topic in try await self.client.children(ZNodes.brokerTopics).sorted() {
-            guard let node = try await self.client.getIfExists(ZNodes.topic(topic)),
-                  let assignment = try? TopicAssignment.decode(node.data, topic: topic)
-            else { continue }
-            for (partition, replicas) in assignment.partitions.sorted(by: { $0.key < $1.key }) where replicas.contains(broker) {
-                let path = ZNodes.partitionState(topic, partition)
-                guard let stateNode = try await self.client.getIfExists(path),
-                      let state = try? PartitionStateZNode.decode(stateNode.data, topic: topic, partition: partition)
-                else { continue }
-                switch LeaderElection.onControlledShutdown(of: broker, assignment: replicas, state: state, live: live, controllerEpoch: term.epoch) {
-                case .unchanged:
-                    continue
-                case .stuck:
-                    remaining.append(TopicPartition(topic, partition))
-                case .moved(let next):
-                    if try await self.conditionalWrite([.setData(path: path, data: next.zNodeData(), version: stateNode.stat.version)], term: term) {
-                        self.logger.info("partition \(topic)-\(partition): leader \(next.leader), isr \(next.isr) (controlled shutdown of \(broker))")
-                    } else {
-                        remaining.append(TopicPartition(topic, partition))  // changed meanwhile: the broker asks again
-                    }
-                }
+        var moves: [((topic: String, partition: Int32, replicas: [Int32], state: PartitionStateZNode, stateVersion: Int32), PartitionStateZNode)] = []
+        for partition in partitions {
+            switch LeaderElection.onControlledShutdown(
+                of: broker, assignment: partition.replicas, state: partition.state, live: live, controllerEpoch: term.epoch)
+            {
+            case .unchanged: continue
+            case .stuck: remaining.append(TopicPartition(partition.topic, partition.partition))
+            case .moved(let next): moves.append((partition, next))
             }
         }
-        return remaining
+        for ((partition, next), done) in zip(moves, try await self.writeStates(moves, term: term)) {
+            if done {
+                self.logger.info("partition \(partition.topic)-\(partition.partition): leader \(next.leader), isr \(next.isr) (controlled shutdown of \(broker))")
+            } else {
+                remaining.append(TopicPartition(partition.topic, partition.partition))  // changed meanwhile: the broker asks again
+            }
+        }
+        return remaining.sorted()
     }
 
     /// `unclean.leader.election.enable` of a topic: its override in `/config/topics/<t>`, else the broker's.
@@ -463,19 +528,30 @@ public actor Controller {
 
     /// Writes the state znode of every assigned partition that has none and a live replica.
     func createMissingPartitionStates(_ term: ControllerElection.Term, topics: [String], live: Set<Int32>) async throws {
-        for topic in topics {
-            guard let node = try? await self.client.get(ZNodes.topic(topic)),
-                  let assignment = try? TopicAssignment.decode(node.data, topic: topic)
-            else { continue }
-            for (partition, replicas) in assignment.partitions.sorted(by: { $0.key < $1.key }) {
-                guard try await self.client.exists(ZNodes.partitionState(topic, partition)) == nil else { continue }
-                let isr = replicas.filter(live.contains)
-                guard let leader = isr.first else { continue }  // no live replica: wait for one
-                let state = PartitionStateZNode(leader: leader, leaderEpoch: 0, isr: isr, controllerEpoch: term.epoch)
-                try await self.createFenced(ZNodes.partitionState(topic, partition), state.zNodeData(), term: term)
-                self.logger.info("partition \(topic)-\(partition): leader \(leader), isr \(isr) (new)")
-            }
+        try await self.createMissingPartitionStates(term, try await self.partitionSnapshots(topics), live: live)
+    }
+
+    private func createMissingPartitionStates(_ term: ControllerElection.Term, _ snapshots: [PartitionSnapshot], live: Set<Int32>) async throws {
+        let creations = snapshots.filter { $0.stateVersion == nil }.compactMap { partition -> (PartitionSnapshot, PartitionStateZNode)? in
+            let isr = partition.replicas.filter(live.contains)
+            guard let leader = isr.first else { return nil }  // no live replica: wait for one
+            return (partition, PartitionStateZNode(leader: leader, leaderEpoch: 0, isr: isr, controllerEpoch: term.epoch))
         }
+        // Each topic's first partition on its own, so that its `partitions` znode exists before the others are created
+        // together (pipelined) and do not race to create it.
+        let firsts = Dictionary(creations.map { ($0.0.topic, $0) }, uniquingKeysWith: { first, _ in first })
+        for (partition, state) in firsts.values { try await self.createState(partition, state, term: term) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (partition, state) in creations where firsts[partition.topic]?.0.partition != partition.partition {
+                group.addTask { try await self.createState(partition, state, term: term) }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    private func createState(_ partition: PartitionSnapshot, _ state: PartitionStateZNode, term: ControllerElection.Term) async throws {
+        try await self.createFenced(ZNodes.partitionState(partition.topic, partition.partition), state.zNodeData(), term: term)
+        self.logger.info("partition \(partition.topic)-\(partition.partition): leader \(state.leader), isr \(state.isr) (new)")
     }
 
     /// Deletes `paths`, in order, in one multi that also checks the controller epoch's znode version.

@@ -6,6 +6,7 @@ import KafkaRecords
 import Logging
 import LogStorage
 import NIOCore
+import Synchronization
 
 /// The follower side of replication (Kafka's `ReplicaFetcherManager` and `ReplicaFetcherThread`): for every
 /// partition this broker replicates but does not lead, it fetches from the leader with the Fetch API (replica id
@@ -20,6 +21,8 @@ struct ReplicaFetchers: Sendable {
     let replication: ReplicationState
     var fetchMaxWaitMs: Int32 = 500
     var backoff: Duration = .milliseconds(200)
+    /// The first retry while some partitions wait to be truncated (their leader does not know it leads them yet).
+    static let pendingRetry: Duration = .milliseconds(20)
     var logger = Logger(label: "ferry.replica-fetcher")
 
     /// Runs the fetchers until cancelled.
@@ -60,38 +63,68 @@ struct ReplicaFetchers: Sendable {
     private func fetch(from leader: Int32) async {
         var connection: BrokerConnection?
         var truncatedInEpoch: [TopicPartition: Int32] = [:]
+        var pendingRounds = 0
+        // A fetch waits at the leader up to `fetchMaxWaitMs` for data of the partitions it names. When this broker
+        // must follow another partition of the same leader (a failover moved it there), or one in a new epoch,
+        // that wait must not hold it back: acks=all produces to it wait for this follower. So a watcher closes the
+        // connection on such a change, the fetch fails at once, and the loop starts over with the new set.
+        let interruptible = InterruptibleConnection()
+        let watcher = Task { await self.interruptOnChange(of: leader, interruptible) }
+        defer { watcher.cancel() }
         while !Task.isCancelled {
             let partitions = await self.followed().filter { $0.value.leader == leader }.mapValues(\.epoch)
-            guard !partitions.isEmpty else { return }
+            guard !partitions.isEmpty else { break }
             do {
                 if connection == nil || !connection!.isActive {
                     connection = try await self.connect(to: leader)
                 }
+                interruptible.use(connection, for: partitions)
                 let stale = partitions.filter { truncatedInEpoch[$0.key] != $0.value }
                 if !stale.isEmpty {
                     for (partition, epoch) in try await self.truncate(stale, via: connection!) { truncatedInEpoch[partition] = epoch }
                 }
                 let ready = partitions.filter { truncatedInEpoch[$0.key] == $0.value }
+                // A partition the leader could not place yet (it has not heard that it leads it, which happens when
+                // this broker learns of a failover first) is asked again soon, 20 ms doubling up to the backoff,
+                // rather than after a long poll: acks=all produces to it wait for this follower.
+                pendingRounds = ready.count < partitions.count ? pendingRounds + 1 : 0
+                let retry = pendingRounds == 0 ? self.backoff : min(Self.pendingRetry * (1 << min(pendingRounds - 1, 8)), self.backoff)
                 if !ready.isEmpty {
-                    for partition in try await self.fetchOnce(ready, via: connection!) { truncatedInEpoch.removeValue(forKey: partition) }
+                    let maxWaitMs = pendingRounds == 0 ? self.fetchMaxWaitMs : Int32(min(retry.milliseconds, Int64(self.fetchMaxWaitMs)))
+                    for partition in try await self.fetchOnce(ready, maxWaitMs: maxWaitMs, via: connection!) {
+                        truncatedInEpoch.removeValue(forKey: partition)
+                    }
                 } else {
-                    try await Task.sleep(for: self.backoff)
+                    try await Task.sleep(for: retry)
                 }
             } catch is CancellationError {
                 break
             } catch {
-                self.logger.debug("fetch from broker \(leader) failed: \(error)")
                 await connection?.close()
                 connection = nil
+                if interruptible.takeInterruption() { continue }  // the followed set changed: fetch again at once
+                self.logger.debug("fetch from broker \(leader) failed: \(error)")
                 try? await Task.sleep(for: self.backoff)
             }
         }
+        interruptible.use(nil, for: [:])
         await connection?.close()
+    }
+
+    /// Closes the connection `interruptible` holds whenever the partitions (or epochs) this broker follows on
+    /// `leader` differ from those its current request was made for. Runs until cancelled.
+    private func interruptOnChange(of leader: Int32, _ interruptible: InterruptibleConnection) async {
+        var generation = await self.metadata.generation
+        while !Task.isCancelled {
+            generation = await self.metadata.waitForChange(after: generation, timeout: .seconds(5))
+            let now = await self.followed().filter { $0.value.leader == leader }.mapValues(\.epoch)
+            if let stale = interruptible.interrupt(unless: now) { await stale.close() }
+        }
     }
 
     private func connect(to leader: Int32) async throws -> BrokerConnection {
         guard let registration = await self.metadata.brokers[leader],
-              let endpoint = registration.parsedEndpoints.first(where: { $0.listener == "PLAINTEXT" }) ?? registration.parsedEndpoints.first
+              let endpoint = registration.clientEndpoint
         else { throw BrokerConnectionError("broker \(leader) is not registered") }
         return try await BrokerConnection.connect(host: endpoint.host, port: Int(endpoint.port), clientId: "ferry-replica-\(self.brokerId)")
     }
@@ -140,8 +173,8 @@ struct ReplicaFetchers: Sendable {
 
     /// One fetch of every ready partition, appending what comes back.
     /// - Returns: partitions that must be truncated again (their offset is out of the leader's range).
-    private func fetchOnce(_ partitions: [TopicPartition: Int32], via connection: BrokerConnection) async throws -> [TopicPartition] {
-        var request = FetchRequest(replicaId: self.brokerId, maxWaitMs: self.fetchMaxWaitMs, minBytes: 1, maxBytes: 10 << 20)
+    private func fetchOnce(_ partitions: [TopicPartition: Int32], maxWaitMs: Int32, via connection: BrokerConnection) async throws -> [TopicPartition] {
+        var request = FetchRequest(replicaId: self.brokerId, maxWaitMs: maxWaitMs, minBytes: 1, maxBytes: 10 << 20)
         for (partition, epoch) in partitions.sorted(by: { $0.key < $1.key }) {
             let offset = try await self.storage.withLog(partition, create: true) { $0.logEndOffset }!
             let entry = FetchRequest.FetchTopic.FetchPartition(
@@ -183,5 +216,33 @@ struct ReplicaFetchers: Sendable {
             }
         }
         return outOfRange
+    }
+}
+
+/// The connection a replica fetcher is using and the partitions (with epochs) its requests are for, shared with the
+/// task that interrupts it when they change.
+private final class InterruptibleConnection: Sendable {
+    private let state = Mutex<(connection: BrokerConnection?, partitions: [TopicPartition: Int32], interrupted: Bool)>((nil, [:], false))
+
+    func use(_ connection: BrokerConnection?, for partitions: [TopicPartition: Int32]) {
+        self.state.withLock { $0.connection = connection; $0.partitions = partitions }
+    }
+
+    /// - Returns: the connection to close, if it is in use for partitions other than `partitions`.
+    func interrupt(unless partitions: [TopicPartition: Int32]) -> BrokerConnection? {
+        self.state.withLock { state in
+            guard let connection = state.connection, state.partitions != partitions else { return nil }
+            state.connection = nil
+            state.interrupted = true
+            return connection
+        }
+    }
+
+    /// Whether the last failure was an interruption (and forgets it).
+    func takeInterruption() -> Bool {
+        self.state.withLock { state in
+            defer { state.interrupted = false }
+            return state.interrupted
+        }
     }
 }

@@ -26,7 +26,7 @@ admin.enableServer=false
 4lw.commands.whitelist=srvr
 CFG
     BENCH_DIR=$bench
-    trap 'pkill -f "ferry server $BENCH_DIR" 2>/dev/null || true; bash scripts/zk-ensemble.sh --conf-dir "$BENCH_DIR/zk-conf" stop >/dev/null 2>&1 || true' EXIT
+    trap 'pkill -9 -f "ferry server $BENCH_DIR" 2>/dev/null || true; bash scripts/zk-ensemble.sh --conf-dir "$BENCH_DIR/zk-conf" stop >/dev/null 2>&1 || true' EXIT
     bash scripts/zk-ensemble.sh --conf-dir "$bench/zk-conf" start >/dev/null
     echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(date -u +%Y-%m-%d)"
 }

@@ -16,33 +16,45 @@ final class KafkaServer: Sendable {
     private let logger: Logger
     private let connections = ConnectionTracker()
     private let listener: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, IOData>, Never>
+    private let unclaimed: UnclaimedConnections
 
     /// The bound address (the port is the real one when 0 was asked for).
     var localAddress: SocketAddress? { self.listener.channel.localAddress }
 
-    private init(router: RequestRouter, maxFrameBytes: Int32, logger: Logger, listener: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, IOData>, Never>) {
+    private init(
+        router: RequestRouter, maxFrameBytes: Int32, logger: Logger, listener: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, IOData>, Never>,
+        unclaimed: UnclaimedConnections
+    ) {
         self.router = router
         self.maxFrameBytes = maxFrameBytes
         self.logger = logger
         self.listener = listener
+        self.unclaimed = unclaimed
     }
 
     /// Binds the listener.
     static func bind(host: String, port: Int, router: RequestRouter, maxFrameBytes: Int32, logger: Logger) async throws -> KafkaServer {
+        let unclaimed = UnclaimedConnections()
         let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: host.isEmpty ? "0.0.0.0" : host, port: port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(KafkaFrameDecoder(maxFrameBytes: maxFrameBytes)))
-                    return try NIOAsyncChannel<ByteBuffer, IOData>(wrappingChannelSynchronously: channel)
+                    return unclaimed.hold(try NIOAsyncChannel<ByteBuffer, IOData>(wrappingChannelSynchronously: channel))
                 }
             }
-        return KafkaServer(router: router, maxFrameBytes: maxFrameBytes, logger: logger, listener: listener)
+        return KafkaServer(router: router, maxFrameBytes: maxFrameBytes, logger: logger, listener: listener, unclaimed: unclaimed)
     }
 
     /// Serves connections until the listener is closed.
     func run() async throws {
+        defer {
+            // Connections accepted as the listener closed, which its sequence never handed over (see
+            // UnclaimedConnections): closed through executeThenClose, in the background.
+            let leftovers = self.unclaimed.takeAll()
+            if !leftovers.isEmpty { Task { for connection in leftovers { try? await connection.executeThenClose { _, _ in } } } }
+        }
         try await withThrowingDiscardingTaskGroup { group in
             try await self.listener.executeThenClose { connections in
                 for try await connection in connections {
@@ -96,6 +108,7 @@ final class KafkaServer: Sendable {
     }
 
     private func serve(_ connection: NIOAsyncChannel<ByteBuffer, IOData>) async {
+        self.unclaimed.claim(connection)
         let peer = connection.channel.remoteAddress?.description ?? "unknown peer"
         let channel = connection.channel
         guard self.connections.opened(channel) else {
@@ -123,6 +136,30 @@ final class KafkaServer: Sendable {
             self.logger.debug("connection from \(peer) closed by the client")
         } catch {
             self.logger.warning("closed connection from \(peer): \(error)")
+        }
+    }
+}
+
+/// Accepted connections between the listener's child initializer and `serve`. NIO traps when an NIOAsyncChannel is
+/// dropped without `executeThenClose` having finished its writer; a connection accepted while the listener closes is
+/// wrapped but never handed over by the listener's sequence, so it would be dropped (a broker crashed in shutdown
+/// when a follower reconnected at that moment). Held here, it is closed properly when `run()` ends.
+private final class UnclaimedConnections: Sendable {
+    private let held = Mutex<[ObjectIdentifier: NIOAsyncChannel<ByteBuffer, IOData>]>([:])
+
+    func hold(_ connection: NIOAsyncChannel<ByteBuffer, IOData>) -> NIOAsyncChannel<ByteBuffer, IOData> {
+        self.held.withLock { $0[ObjectIdentifier(connection.channel)] = connection }
+        return connection
+    }
+
+    func claim(_ connection: NIOAsyncChannel<ByteBuffer, IOData>) {
+        _ = self.held.withLock { $0.removeValue(forKey: ObjectIdentifier(connection.channel)) }
+    }
+
+    func takeAll() -> [NIOAsyncChannel<ByteBuffer, IOData>] {
+        self.held.withLock { held in
+            defer { held.removeAll() }
+            return Array(held.values)
         }
     }
 }

@@ -21,8 +21,10 @@ struct ReplicaFetchers: Sendable {
     let replication: ReplicationState
     var fetchMaxWaitMs: Int32 = 500
     var backoff: Duration = .milliseconds(200)
-    /// The first retry while some partitions wait to be truncated (their leader does not know it leads them yet).
+    /// The retry while some partitions wait to be truncated (their leader does not know it leads them yet), for the
+    /// first `quickRetries` tries.
     static let pendingRetry: Duration = .milliseconds(20)
+    static let quickRetries = 10
     var logger = Logger(label: "ferry.replica-fetcher")
 
     /// Runs the fetchers until cancelled.
@@ -85,10 +87,10 @@ struct ReplicaFetchers: Sendable {
                 }
                 let ready = partitions.filter { truncatedInEpoch[$0.key] == $0.value }
                 // A partition the leader could not place yet (it has not heard that it leads it, which happens when
-                // this broker learns of a failover first) is asked again soon, 20 ms doubling up to the backoff,
-                // rather than after a long poll: acks=all produces to it wait for this follower.
+                // this broker learns of a failover first) is asked again every 20 ms for the first ten tries, then
+                // after the backoff, rather than after a long poll: acks=all produces to it wait for this follower.
                 pendingRounds = ready.count < partitions.count ? pendingRounds + 1 : 0
-                let retry = pendingRounds == 0 ? self.backoff : min(Self.pendingRetry * (1 << min(pendingRounds - 1, 8)), self.backoff)
+                let retry = pendingRounds == 0 || pendingRounds > Self.quickRetries ? self.backoff : Self.pendingRetry
                 if !ready.isEmpty {
                     let maxWaitMs = pendingRounds == 0 ? self.fetchMaxWaitMs : Int32(min(retry.milliseconds, Int64(self.fetchMaxWaitMs)))
                     for partition in try await self.fetchOnce(ready, maxWaitMs: maxWaitMs, via: connection!) {

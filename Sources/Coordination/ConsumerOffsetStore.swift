@@ -54,16 +54,33 @@ public struct ConsumerOffsetStore: Sendable {
             if !committed.metadata.isEmpty { writes.append((path + "/metadata", Array(committed.metadata.utf8))) }
         }
         let fenceOps = fence.map { [ZooKeeperOperation.check(path: $0.statePath, version: $0.version)] } ?? []
-        let sets = writes.map { ZooKeeperOperation.setData(path: $0.path, data: $0.data, version: -1) }
-        do {
-            _ = try await self.client.multi(fenceOps + sets)
-        } catch let error as ZooKeeperError where error.code == .noNode {
-            // First commit of some partition (or the fence is gone): create what is missing, then write again.
-            if let fence, try await self.client.exists(fence.statePath) == nil { throw error }
-            for write in writes where try await self.client.exists(write.path) == nil {
-                try await self.client.createRecursively(write.path)
+        var missing: Set<String> = []
+        for attempt in 1...5 {
+            // A node missing so far is created with its data in the same fenced multi: an offset node never exists
+            // empty, so a reader (or an old consumer) sees a commit whole or not at all, and a fenced-off commit leaves
+            // nothing behind.
+            let writeOps = writes.map {
+                missing.contains($0.path)
+                    ? ZooKeeperOperation.create(path: $0.path, data: $0.data, mode: .persistent)
+                    : ZooKeeperOperation.setData(path: $0.path, data: $0.data, version: -1)
             }
-            _ = try await self.client.multi(fenceOps + sets)
+            do {
+                _ = try await self.client.multi(fenceOps + writeOps)
+                return
+            } catch let error as ZooKeeperError where error.code == .noNode || error.code == .nodeExists {
+                // First commit of some partition, a concurrent first commit, or the fence is gone.
+                if let fence, try await self.client.exists(fence.statePath) == nil { throw error }
+                var nowMissing: Set<String> = []
+                for write in writes where try await self.client.exists(write.path) == nil {
+                    nowMissing.insert(write.path)
+                    if !write.path.hasSuffix("/metadata"), let parent = ZNodePath.parent(of: write.path) {
+                        try await self.client.createRecursively(parent)
+                    }
+                }
+                // Nothing changed since the last try: the failure was not about these nodes.
+                if nowMissing == missing || attempt == 5 { throw error }
+                missing = nowMissing
+            }
         }
     }
 

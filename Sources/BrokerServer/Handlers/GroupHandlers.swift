@@ -197,12 +197,13 @@ struct OffsetCommitHandler: KafkaRequestHandler {
                 offsets[partition] = (data.committedOffset, metadata)
             }
         }
-        for attempt in 0..<2 {
+        for attempt in 1...5 {
             do {
                 try await self.groups.offsets.commit(group: request.groupId, offsets: offsets, fence: fence)
                 return answer()
-            } catch let error as ZooKeeperError where attempt == 0 && (error.code == .badVersion || error.code == .noNode) {
-                // The partition state changed since the cache read it: an ISR change keeps this broker the coordinator.
+            } catch let error as ZooKeeperError where attempt < 5 && (error.code == .badVersion || error.code == .noNode) {
+                // The partition state changed since the cache read it. An ISR change keeps this broker the
+                // coordinator, and a new `__consumer_offsets` partition's ISR can change several times in a row.
                 guard let refreshed = await self.groups.refreshedFence(fence) else { break }
                 fence = refreshed
             } catch {

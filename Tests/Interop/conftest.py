@@ -172,9 +172,29 @@ def cluster(ferry_bin, zk_connect, tmp_path):
         process.stop()
 
 
+class SyncedKazooClient(KazooClient):
+    """Reads what the brokers wrote before the read. A ZooKeeper server may lag behind the quorum, so a broker's write
+    acknowledged to a Kafka client can still be missing from the server this client talks to; a fresh-clone run once
+    read an offset node in a state the broker had already overwritten. ZooKeeper's guide: sync before reading when one
+    client must see another's write."""
+
+    def get(self, path, watch=None):
+        self.sync(path)
+        return super().get(path, watch)
+
+    def get_children(self, path, watch=None, include_data=False):
+        self.sync(path)
+        return super().get_children(path, watch, include_data)
+
+    def exists(self, path, watch=None):
+        self.sync(path)
+        return super().exists(path, watch)
+
+
 @pytest.fixture
 def zk_root(zk_connect):
-    client = KazooClient(hosts=zk_connect, timeout=15)
+    """A ZooKeeper client at the root, for checking brokers' znodes from outside; its reads sync first."""
+    client = SyncedKazooClient(hosts=zk_connect, timeout=15)
     client.start(timeout=15)
     yield client
     client.stop()

@@ -76,7 +76,15 @@ struct GroupCoordination: Sendable {
     }
 
     private func createOffsetsTopic() async {
-        let brokers = await self.cache.brokers
+        // Read from ZooKeeper, not the cache: a cache that has not yet heard of every broker of a starting cluster
+        // would give the offsets topic a replication factor it keeps for ever.
+        let brokers: [ReplicaAssignment.Broker]
+        do {
+            brokers = try await self.admin.liveBrokers()
+        } catch {
+            self.logger.warning("could not create \(Self.offsetsTopic): \(error)")
+            return
+        }
         guard !brokers.isEmpty else { return }
         let replicationFactor = min(Int(self.config.offsetsTopicReplicationFactor), brokers.count)
         if replicationFactor < Int(self.config.offsetsTopicReplicationFactor) {
@@ -85,7 +93,7 @@ struct GroupCoordination: Sendable {
         do {
             try await self.admin.create(
                 name: Self.offsetsTopic, partitions: Int(self.config.offsetsTopicNumPartitions), replicationFactor: replicationFactor,
-                brokers: brokers.map { ReplicaAssignment.Broker(id: $0.key, rack: $0.value.rack) },
+                brokers: brokers,
                 config: ["cleanup.policy": "compact", "compression.type": "producer", "segment.bytes": "104857600"])
             self.logger.notice("created \(Self.offsetsTopic) with \(self.config.offsetsTopicNumPartitions) partitions and replication factor \(replicationFactor) for the group coordinators")
         } catch let failure as TopicAdmin.Failure where failure.code == .topicAlreadyExists {

@@ -20,6 +20,27 @@ public struct TopicAdmin: Sendable {
         public var description: String { self.message }
     }
 
+    /// The live brokers as ZooKeeper has them now, for placing replicas. Kafka's `AdminZkClient` reads
+    /// `/brokers/ids` at each creation rather than a broker's cache, and so does this: a broker's watch on
+    /// `/brokers/ids` can lag a registration that a client already saw succeed (a fresh-clone run had a topic with
+    /// replication factor 3 refused by a controller that had heard of one broker of three). The sync makes the
+    /// server this session reads from catch up with registrations made through other servers.
+    /// - Parameter rackAware: `false` leaves the racks out (`--disable-rack-aware`).
+    public func liveBrokers(rackAware: Bool = true) async throws -> [ReplicaAssignment.Broker] {
+        try await self.client.sync(ZNodes.brokerIds)
+        let ids = try await self.client.children(ZNodes.brokerIds).compactMap(Int32.init)
+        let client = self.client
+        let nodes = try await withThrowingTaskGroup(of: (Int32, NodeData?).self) { group in
+            for id in ids { group.addTask { (id, try await client.getIfExists(ZNodes.broker(id))) } }
+            return try await group.reduce(into: [(Int32, NodeData?)]()) { $0.append($1) }
+        }
+        return nodes.compactMap { id, node in
+            guard let node else { return nil }  // gone between the two reads
+            let rack = rackAware ? (try? BrokerRegistration.decode(node.data, id: id))?.rack : nil
+            return ReplicaAssignment.Broker(id: id, rack: rack)
+        }.sorted { $0.id < $1.id }
+    }
+
     /// Kafka's topic name rule: 1-249 characters of `[a-zA-Z0-9._-]`, not `.` or `..`.
     public static func validate(name: String) throws(Failure) {
         guard !name.isEmpty else { throw Failure(code: .invalidTopicException, message: "Topic name is illegal, it can't be empty") }

@@ -155,14 +155,7 @@ struct ZooKeeperTopicCommand {
     }
 
     private func liveBrokers() async throws -> [ReplicaAssignment.Broker] {
-        let disableRack = self.options.has("disable-rack-aware")
-        var brokers: [ReplicaAssignment.Broker] = []
-        for child in try await self.client.children(ZNodes.brokerIds) {
-            guard let id = Int32(child), let node = try await self.client.getIfExists(ZNodes.broker(id)) else { continue }
-            let rack = disableRack ? nil : (try? BrokerRegistration.decode(node.data, id: id))?.rack
-            brokers.append(ReplicaAssignment.Broker(id: id, rack: rack))
-        }
-        return brokers.sorted { $0.id < $1.id }
+        try await self.admin.liveBrokers(rackAware: !self.options.has("disable-rack-aware"))
     }
 
     /// `1:2,2:3` → partition 0 on brokers 1 and 2, partition 1 on 2 and 3 (Kafka's `parseReplicaAssignment`).

@@ -21,7 +21,6 @@ struct CreatePartitionsHandler: KafkaRequestHandler {
 
     func handle(_ request: CreatePartitionsRequest, context: RequestContext) async throws -> CreatePartitionsResponse? {
         let isController = await self.controller.isActive
-        let brokers = await self.cache.brokers.map { ReplicaAssignment.Broker(id: $0.key, rack: $0.value.rack) }
         let duplicates = Dictionary(grouping: request.topics, by: \.name).filter { $0.value.count > 1 }.keys
         var response = CreatePartitionsResponse()
         var grown: [String: Int] = [:]
@@ -39,7 +38,7 @@ struct CreatePartitionsHandler: KafkaRequestHandler {
                 do {
                     let assignment = topic.assignments.flatMap { $0.isEmpty ? nil : $0.map(\.brokerIds) }
                     try await self.admin.addPartitions(
-                        topic.name, count: Int(topic.count), assignment: assignment, brokers: brokers, validateOnly: request.validateOnly)
+                        topic.name, count: Int(topic.count), assignment: assignment, brokers: try await self.admin.liveBrokers(), validateOnly: request.validateOnly)
                     if !request.validateOnly { grown[topic.name] = Int(topic.count) }
                 } catch let failure as TopicAdmin.Failure {
                     fail(failure.code, failure.message)

@@ -23,7 +23,6 @@ struct CreateTopicsHandler: KafkaRequestHandler {
     func handle(_ request: CreateTopicsRequest, context: RequestContext) async throws -> CreateTopicsResponse? {
         var response = CreateTopicsResponse()
         let isController = await self.controller.isActive
-        let brokers = await self.cache.brokers.map { ReplicaAssignment.Broker(id: $0.key, rack: $0.value.rack) }
         var written: [String] = []
         for topic in request.topics {
             var result = CreateTopicsResponse.CreatableTopicResult(name: topic.name, errorMessage: nil)
@@ -47,7 +46,7 @@ struct CreateTopicsHandler: KafkaRequestHandler {
             }
             do {
                 let assignment = try await self.admin.create(
-                    name: topic.name, partitions: partitions, replicationFactor: replicationFactor, brokers: brokers,
+                    name: topic.name, partitions: partitions, replicationFactor: replicationFactor, brokers: try await self.admin.liveBrokers(),
                     assignment: explicit, config: configs, validateOnly: request.validateOnly)
                 result.numPartitions = Int32(assignment.count)
                 result.replicationFactor = Int16(assignment.values.first?.count ?? 0)

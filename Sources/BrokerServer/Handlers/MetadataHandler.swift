@@ -41,12 +41,13 @@ struct MetadataHandler: KafkaRequestHandler {
         let autoCreate = self.config.autoCreateTopicsEnable && (context.version < 4 || request.allowAutoTopicCreation)
         var created: [String: ErrorCode] = [:]
         if autoCreate {
-            let candidates = brokers.map { ReplicaAssignment.Broker(id: $0.key, rack: $0.value.rack) }
+            var candidates: [ReplicaAssignment.Broker]?
             for name in requested where topics[name] == nil {
                 do {
+                    if candidates == nil { candidates = try await self.topicAdmin.liveBrokers() }
                     try await self.topicAdmin.create(
                         name: name, partitions: Int(self.config.numPartitions),
-                        replicationFactor: Int(self.config.defaultReplicationFactor), brokers: candidates)
+                        replicationFactor: Int(self.config.defaultReplicationFactor), brokers: candidates ?? [])
                     created[name] = .leaderNotAvailable
                 } catch let failure as TopicAdmin.Failure {
                     created[name] = failure.code == .topicAlreadyExists ? .leaderNotAvailable : failure.code

@@ -24,6 +24,7 @@ struct CreatePartitionsHandler: KafkaRequestHandler {
         let duplicates = Dictionary(grouping: request.topics, by: \.name).filter { $0.value.count > 1 }.keys
         var response = CreatePartitionsResponse()
         var grown: [String: Int] = [:]
+        var liveBrokers: [ReplicaAssignment.Broker]?  // read once per request, when a topic first needs it
         for topic in request.topics {
             var result = CreatePartitionsResponse.CreatePartitionsTopicResult(name: topic.name)
             func fail(_ code: ErrorCode, _ message: String?) {
@@ -37,8 +38,9 @@ struct CreatePartitionsHandler: KafkaRequestHandler {
             } else {
                 do {
                     let assignment = topic.assignments.flatMap { $0.isEmpty ? nil : $0.map(\.brokerIds) }
+                    if liveBrokers == nil { liveBrokers = try await self.admin.liveBrokers() }
                     try await self.admin.addPartitions(
-                        topic.name, count: Int(topic.count), assignment: assignment, brokers: try await self.admin.liveBrokers(), validateOnly: request.validateOnly)
+                        topic.name, count: Int(topic.count), assignment: assignment, brokers: liveBrokers ?? [], validateOnly: request.validateOnly)
                     if !request.validateOnly { grown[topic.name] = Int(topic.count) }
                 } catch let failure as TopicAdmin.Failure {
                     fail(failure.code, failure.message)

@@ -24,6 +24,7 @@ struct CreateTopicsHandler: KafkaRequestHandler {
         var response = CreateTopicsResponse()
         let isController = await self.controller.isActive
         var written: [String] = []
+        var liveBrokers: [ReplicaAssignment.Broker]?  // read once per request, when a topic first needs it
         for topic in request.topics {
             var result = CreateTopicsResponse.CreatableTopicResult(name: topic.name, errorMessage: nil)
             guard isController else {
@@ -45,8 +46,9 @@ struct CreateTopicsHandler: KafkaRequestHandler {
                 continue
             }
             do {
+                if liveBrokers == nil { liveBrokers = try await self.admin.liveBrokers() }
                 let assignment = try await self.admin.create(
-                    name: topic.name, partitions: partitions, replicationFactor: replicationFactor, brokers: try await self.admin.liveBrokers(),
+                    name: topic.name, partitions: partitions, replicationFactor: replicationFactor, brokers: liveBrokers ?? [],
                     assignment: explicit, config: configs, validateOnly: request.validateOnly)
                 result.numPartitions = Int32(assignment.count)
                 result.replicationFactor = Int16(assignment.values.first?.count ?? 0)

@@ -70,7 +70,10 @@ struct ReplicaFetchers: Sendable {
         // must follow another partition of the same leader (a failover moved it there), or one in a new epoch,
         // that wait must not hold it back: acks=all produces to it wait for this follower. So a watcher closes the
         // connection on such a change, the fetch fails at once, and the loop starts over with the new set.
-        let interruptible = InterruptibleConnection()
+        // A partition that only leaves the set does not interrupt it: when a broker shuts down, the partitions it
+        // leads move away one state write after another, and closing the connection for each would stall the
+        // replication of those still led there (and the acks=all produces waiting for it).
+        let interruptible = InterruptibleConnection<BrokerConnection>()
         let watcher = Task { await self.interruptOnChange(of: leader, interruptible) }
         defer { watcher.cancel() }
         while !Task.isCancelled {
@@ -93,7 +96,7 @@ struct ReplicaFetchers: Sendable {
                 let retry = pendingRounds == 0 || pendingRounds > Self.quickRetries ? self.backoff : Self.pendingRetry
                 if !ready.isEmpty {
                     let maxWaitMs = pendingRounds == 0 ? self.fetchMaxWaitMs : Int32(min(retry.milliseconds, Int64(self.fetchMaxWaitMs)))
-                    for partition in try await self.fetchOnce(ready, maxWaitMs: maxWaitMs, via: connection!) {
+                    for partition in try await self.fetchOnce(ready, from: leader, maxWaitMs: maxWaitMs, via: connection!) {
                         truncatedInEpoch.removeValue(forKey: partition)
                     }
                 } else {
@@ -113,9 +116,9 @@ struct ReplicaFetchers: Sendable {
         await connection?.close()
     }
 
-    /// Closes the connection `interruptible` holds whenever the partitions (or epochs) this broker follows on
-    /// `leader` differ from those its current request was made for. Runs until cancelled.
-    private func interruptOnChange(of leader: Int32, _ interruptible: InterruptibleConnection) async {
+    /// Closes the connection `interruptible` holds whenever this broker follows a partition on `leader` that its
+    /// current request does not name, or names in another leader epoch. Runs until cancelled.
+    private func interruptOnChange(of leader: Int32, _ interruptible: InterruptibleConnection<BrokerConnection>) async {
         var generation = await self.metadata.generation
         while !Task.isCancelled {
             generation = await self.metadata.waitForChange(after: generation, timeout: .seconds(5))
@@ -173,9 +176,12 @@ struct ReplicaFetchers: Sendable {
         return done
     }
 
-    /// One fetch of every ready partition, appending what comes back.
+    /// One fetch of every ready partition, appending what comes back for the partitions still followed on `leader`
+    /// in the epoch asked for (one that moved meanwhile, to this broker perhaps, must not get the old leader's data).
     /// - Returns: partitions that must be truncated again (their offset is out of the leader's range).
-    private func fetchOnce(_ partitions: [TopicPartition: Int32], maxWaitMs: Int32, via connection: BrokerConnection) async throws -> [TopicPartition] {
+    private func fetchOnce(
+        _ partitions: [TopicPartition: Int32], from leader: Int32, maxWaitMs: Int32, via connection: BrokerConnection
+    ) async throws -> [TopicPartition] {
         var request = FetchRequest(replicaId: self.brokerId, maxWaitMs: maxWaitMs, minBytes: 1, maxBytes: 10 << 20)
         for (partition, epoch) in partitions.sorted(by: { $0.key < $1.key }) {
             let offset = try await self.storage.withLog(partition, create: true) { $0.logEndOffset }!
@@ -188,10 +194,12 @@ struct ReplicaFetchers: Sendable {
             }
         }
         let response = try await connection.send(request, version: 11)
+        let followed = await self.followed()
         var outOfRange: [TopicPartition] = []
         for topic in response.responses {
             for data in topic.partitions {
                 let partition = TopicPartition(topic.topic, data.partitionIndex)
+                guard let now = followed[partition], now.leader == leader, now.epoch == partitions[partition] else { continue }
                 switch ErrorCode(rawValue: data.errorCode) {
                 case .none:
                     let records = data.records ?? ByteBuffer()
@@ -222,18 +230,20 @@ struct ReplicaFetchers: Sendable {
 }
 
 /// The connection a replica fetcher is using and the partitions (with epochs) its requests are for, shared with the
-/// task that interrupts it when they change.
-private final class InterruptibleConnection: Sendable {
-    private let state = Mutex<(connection: BrokerConnection?, partitions: [TopicPartition: Int32], interrupted: Bool)>((nil, [:], false))
+/// task that interrupts it when they change. (Generic only so that a test can hold something simpler.)
+final class InterruptibleConnection<Connection: Sendable>: Sendable {
+    private let state = Mutex<(connection: Connection?, partitions: [TopicPartition: Int32], interrupted: Bool)>((nil, [:], false))
 
-    func use(_ connection: BrokerConnection?, for partitions: [TopicPartition: Int32]) {
+    func use(_ connection: Connection?, for partitions: [TopicPartition: Int32]) {
         self.state.withLock { $0.connection = connection; $0.partitions = partitions }
     }
 
-    /// - Returns: the connection to close, if it is in use for partitions other than `partitions`.
-    func interrupt(unless partitions: [TopicPartition: Int32]) -> BrokerConnection? {
+    /// - Returns: the connection to close, if `partitions` has one its request does not name in the same epoch.
+    func interrupt(unless partitions: [TopicPartition: Int32]) -> Connection? {
         self.state.withLock { state in
-            guard let connection = state.connection, state.partitions != partitions else { return nil }
+            guard let connection = state.connection,
+                  partitions.contains(where: { state.partitions[$0.key] != $0.value })
+            else { return nil }
             state.connection = nil
             state.interrupted = true
             return connection

@@ -273,24 +273,44 @@ public actor Controller {
         return snapshots.sorted { ($0.topic, $0.partition) < ($1.topic, $1.partition) }
     }
 
-    /// Writes each partition's new state (compare-and-set on the version read, fenced by the controller epoch),
-    /// all at once, pipelined. - Returns: per write, whether it went through (false: the znode changed meanwhile).
+    /// Writes each partition's new state (compare-and-set on the version read, fenced by the controller epoch).
+    /// The writes go in order, `stateWriteBatch` to a multi (one ZooKeeper transaction, and one burst of watch
+    /// events for the brokers rather than one per partition), the batches pipelined; a batch that loses a race on
+    /// one state is written again partition by partition, so the others still go through.
+    /// - Returns: per write, whether it went through (false: the znode changed meanwhile).
     /// - Throws: the `badVersion` error when a successor controller has taken over.
     private func writeStates(
         _ writes: [((topic: String, partition: Int32, replicas: [Int32], state: PartitionStateZNode, stateVersion: Int32), PartitionStateZNode)],
         term: ControllerElection.Term
     ) async throws -> [Bool] {
-        try await withThrowingTaskGroup(of: (Int, Bool).self) { group in
-            for (index, (partition, next)) in writes.enumerated() {
-                let path = ZNodes.partitionState(partition.topic, partition.partition)
-                let operation = ZooKeeperOperation.setData(path: path, data: next.zNodeData(), version: partition.stateVersion)
-                group.addTask { (index, try await self.conditionalWrite([operation], term: term)) }
+        let operations = writes.map { partition, next in
+            ZooKeeperOperation.setData(
+                path: ZNodes.partitionState(partition.topic, partition.partition), data: next.zNodeData(), version: partition.stateVersion)
+        }
+        return try await withThrowingTaskGroup(of: (Range<Int>, [Bool]).self) { group in
+            for start in stride(from: 0, to: operations.count, by: Self.stateWriteBatch) {
+                let batch = start..<min(start + Self.stateWriteBatch, operations.count)
+                group.addTask {
+                    if try await self.conditionalWrite(Array(operations[batch]), term: term) {
+                        return (batch, [Bool](repeating: true, count: batch.count))
+                    }
+                    return (batch, try await withThrowingTaskGroup(of: (Int, Bool).self) { single in
+                        for index in batch { single.addTask { (index, try await self.conditionalWrite([operations[index]], term: term)) } }
+                        var done = [Bool](repeating: false, count: batch.count)
+                        for try await (index, written) in single { done[index - batch.lowerBound] = written }
+                        return done
+                    })
+                }
             }
             var done = [Bool](repeating: false, count: writes.count)
-            for try await (index, written) in group { done[index] = written }
+            for try await (batch, written) in group { done.replaceSubrange(batch, with: written) }
             return done
         }
     }
+
+    /// State writes per multi: well under ZooKeeper's 1 MiB request limit (`jute.maxbuffer`) at a few hundred bytes
+    /// each.
+    static let stateWriteBatch = 200
 
     /// Removes processed ISR change notifications. Brokers learn ISRs from the state znodes they follow, so the
     /// notifications (written by leaders for Kafka tooling) need only be cleaned up, as Kafka's controller does.
@@ -494,6 +514,7 @@ public actor Controller {
         guard let registration = try await self.client.exists(ZNodes.broker(broker)) else { throw ControllerError.brokerNotAvailable }
         if brokerEpoch != -1 && brokerEpoch < registration.czxid { throw ControllerError.staleBrokerEpoch }
         self.logger.notice("controlled shutdown of broker \(broker)")
+        let began = ContinuousClock.now
         let live = Set(try await self.client.children(ZNodes.brokerIds).compactMap(Int32.init)).subtracting([broker])
         let partitions = try await self.partitionSnapshots(try await self.client.children(ZNodes.brokerTopics), including: { $0.contains(broker) })
             .compactMap { $0.withState }
@@ -508,7 +529,14 @@ public actor Controller {
             case .moved(let next): moves.append((partition, next))
             }
         }
-        for ((partition, next), done) in zip(moves, try await self.writeStates(moves, term: term)) {
+        // Leaderships first: clients wait for them, while an ISR without this broker only spares acks=all a wait.
+        moves.sort { ($0.0.state.leader == broker ? 0 : 1) < ($1.0.state.leader == broker ? 0 : 1) }
+        let written = try await self.writeStates(moves, term: term)
+        let took = (ContinuousClock.now - began).components
+        let leaderships = zip(moves, written).filter { $0.1 && $0.0.0.state.leader == broker }.count
+        self.logger.notice(
+            "controlled shutdown of broker \(broker): \(leaderships) leaderships moved, \(written.filter { $0 }.count - leaderships) ISRs left, \(remaining.count) partitions stuck, in \(took.seconds * 1_000 + took.attoseconds / 1_000_000_000_000_000) ms")
+        for ((partition, next), done) in zip(moves, written) {
             if done {
                 self.logger.info("partition \(partition.topic)-\(partition.partition): leader \(next.leader), isr \(next.isr) (controlled shutdown of \(broker))")
             } else {

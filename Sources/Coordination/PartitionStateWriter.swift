@@ -3,8 +3,8 @@ import ZooKeeper
 
 /// The partition leader's own writes to its partition state (Kafka's ZooKeeper mode before AlterPartition): ISR
 /// changes, as a compare-and-set on the state znode's version (the partition epoch) so a write based on a stale
-/// state (the controller moved leadership meanwhile) fails, followed by an `/isr_change_notification` entry for the
-/// controller.
+/// state (the controller moved leadership meanwhile) fails, with an `/isr_change_notification` entry for the
+/// controller in the same transaction.
 public struct PartitionStateWriter: Sendable {
     let client: ZooKeeperClient
 
@@ -21,23 +21,23 @@ public struct PartitionStateWriter: Sendable {
     ) async throws -> Bool {
         var next = state
         next.isr = isr
-        let statePath = ZNodes.partitionState(partition.topic, partition.partition)
-        do {
-            if let assignmentVersion {
-                _ = try await self.client.multi([
-                    .check(path: ZNodes.topic(partition.topic), version: assignmentVersion),
-                    .setData(path: statePath, data: next.zNodeData(), version: version),
-                ])
-            } else {
-                try await self.client.set(statePath, data: next.zNodeData(), version: version)
+        // One multi, one round trip: a follower's fetch waits for the expansion it triggers, and a restarted broker
+        // rejoins the ISRs of all its partitions this way, one after another.
+        var operations: [ZooKeeperOperation] = assignmentVersion.map { [.check(path: ZNodes.topic(partition.topic), version: $0)] } ?? []
+        operations.append(.setData(path: ZNodes.partitionState(partition.topic, partition.partition), data: next.zNodeData(), version: version))
+        operations.append(.create(
+            path: ZNodes.isrChangeNotification + "/isr_change_", data: PartitionListZNode(partitions: [partition]).zNodeData(),
+            mode: .persistentSequential))
+        for attempt in 0..<2 {
+            do {
+                _ = try await self.client.multi(operations)
+                return true
+            } catch let error as ZooKeeperError where error.code == .badVersion || error.code == .noNode {
+                // NONODE is the state (its topic deleted) or, on a fresh cluster, the notifications' parent.
+                guard error.code == .noNode, attempt == 0, try await self.client.exists(ZNodes.isrChangeNotification) == nil else { return false }
+                try await self.client.createRecursively(ZNodes.isrChangeNotification)
             }
-        } catch let error as ZooKeeperError where error.code == .badVersion || error.code == .noNode {
-            return false
         }
-        let notification = PartitionListZNode(partitions: [partition])
-        try await self.client.createRecursively(ZNodes.isrChangeNotification)
-        try await self.client.create(
-            ZNodes.isrChangeNotification + "/isr_change_", data: notification.zNodeData(), mode: .persistentSequential)
-        return true
+        return false
     }
 }

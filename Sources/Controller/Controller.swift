@@ -291,11 +291,13 @@ public actor Controller {
             for start in stride(from: 0, to: operations.count, by: Self.stateWriteBatch) {
                 let batch = start..<min(start + Self.stateWriteBatch, operations.count)
                 group.addTask {
-                    if try await self.conditionalWrite(Array(operations[batch]), term: term) {
+                    if try await self.conditionalWriteOfExisting(Array(operations[batch]), term: term) {
                         return (batch, [Bool](repeating: true, count: batch.count))
                     }
                     return (batch, try await withThrowingTaskGroup(of: (Int, Bool).self) { single in
-                        for index in batch { single.addTask { (index, try await self.conditionalWrite([operations[index]], term: term)) } }
+                        for index in batch {
+                            single.addTask { (index, try await self.conditionalWriteOfExisting([operations[index]], term: term)) }
+                        }
                         var done = [Bool](repeating: false, count: batch.count)
                         for try await (index, written) in single { done[index - batch.lowerBound] = written }
                         return done
@@ -305,6 +307,15 @@ public actor Controller {
             var done = [Bool](repeating: false, count: writes.count)
             for try await (batch, written) in group { done.replaceSubrange(batch, with: written) }
             return done
+        }
+    }
+
+    /// `conditionalWrite`, where a znode deleted meanwhile (its topic's deletion) is a lost race too.
+    private func conditionalWriteOfExisting(_ operations: [ZooKeeperOperation], term: ControllerElection.Term) async throws -> Bool {
+        do {
+            return try await self.conditionalWrite(operations, term: term)
+        } catch let error as ZooKeeperError where error.code == .noNode {
+            return false
         }
     }
 

@@ -123,12 +123,13 @@ def failover(brokers, topic, how, zk):
     if not outcome or outcome[0] is not None:
         sys.exit(f"bench-cluster: no successful produce after {how}: {outcome}")
     victim.start()
-    # The next measurement starts from a healthy cluster: the restarted broker back in the ISR. (Otherwise a
+    # The next measurement starts from a healthy cluster: the restarted broker back in every ISR, no partition
+    # under-replicated, which is what a rolling restart waits for before it stops the next broker. (Otherwise a
     # controlled shutdown leaves an ISR of one, below min.insync.replicas, until it has caught up.)
     deadline = time.time() + 60
-    while len(isr_of(bootstrap, topic)) < len(brokers):
+    while len(isr_of(bootstrap, topic)) < len(brokers) or under_replicated(bootstrap) != 0:
         if time.time() > deadline:
-            sys.exit(f"bench-cluster: broker {victim.id} did not rejoin the ISR of {topic} within 60 s")
+            sys.exit(f"bench-cluster: broker {victim.id} did not rejoin the ISRs within 60 s")
         time.sleep(0.1)
     return result
 
@@ -138,6 +139,15 @@ def isr_of(bootstrap, topic):
         return AdminClient({"bootstrap.servers": bootstrap}).list_topics(topic, timeout=5).topics[topic].partitions[0].isrs
     except Exception:  # a broker still starting
         return []
+
+
+def under_replicated(bootstrap):
+    """How many partitions of the cluster have fewer in-sync replicas than replicas (None while unknown)."""
+    try:
+        topics = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=5).topics.values()
+    except Exception:  # a broker still starting
+        return None
+    return sum(len(p.isrs) < len(p.replicas) for t in topics for p in t.partitions.values())
 
 
 def delete_topic(bootstrap, name, brokers):

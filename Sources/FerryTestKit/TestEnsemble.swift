@@ -52,18 +52,29 @@ public enum TestEnsemble {
 
     /// Ends `credentials`' session from outside, as a server-side expiry would: attaches a second C handle to
     /// the same session and closes it. The original client then learns on reconnect that its session expired.
+    ///
+    /// The original client may reconnect between the attach and the close and take the session back; the
+    /// second handle's close then never reaches the server and the session lives on. So this attaches again
+    /// until the server itself answers that the session is gone.
     public static func expireSession(_ credentials: SessionCredentials) async throws {
         let connect = try require(self.connect, "ZK_CONNECT is not set")
         var id = clientid_t()
         id.client_id = credentials.sessionID
         withUnsafeMutableBytes(of: &id.passwd) { $0.copyBytes(from: credentials.password.prefix(16)) }
         let noWatcher: watcher_fn = { _, _, _, _, _ in }
-        let raw = try require(zookeeper_init(connect, noWatcher, 8000, &id, nil, 0), "zookeeper_init failed")
-        let handle = UncheckedHandle(raw: raw)
-        try await eventually("the second handle attaches to the session") {
-            zoo_state(handle.raw) == ZOO_CONNECTED_STATE
+        for _ in 0..<20 {
+            let raw = try require(zookeeper_init(connect, noWatcher, 8000, &id, nil, 0), "zookeeper_init failed")
+            let handle = UncheckedHandle(raw: raw)
+            try await eventually("a second handle attaches to session \(credentials.sessionID) or finds it expired") {
+                let state = zoo_state(handle.raw)
+                return state == ZOO_EXPIRED_SESSION_STATE || state == ZOO_CONNECTED_STATE
+            }
+            // Expiry is final, so this reads what ended the wait.
+            let expired = zoo_state(handle.raw) == ZOO_EXPIRED_SESSION_STATE
+            zookeeper_close(handle.raw)
+            if expired { return }
         }
-        zookeeper_close(handle.raw)
+        throw TestKitError("session \(credentials.sessionID) still alive after 20 attempts to end it")
     }
 }
 

@@ -242,6 +242,13 @@ public struct BrokerConfig: Sendable {
             }
             config.log.useLogAppendTime = value == "LogAppendTime"
         },
+        "log.cleanup.policy": { config, key, value throws(BrokerConfigError) in
+            let policies = value.split(separator: ",").map { String($0).trimmingWhitespace() }
+            guard !policies.isEmpty, policies.allSatisfy({ $0 == "compact" || $0 == "delete" }) else {
+                throw BrokerConfigError(key: key, value: value, allowed: "delete, compact, or compact,delete")
+            }
+            config.log.deletesByRetention = policies.contains("delete")
+        },
         "auto.create.topics.enable": { config, key, value throws(BrokerConfigError) in config.autoCreateTopicsEnable = try boolean(key, value) },
         "delete.topic.enable": { config, key, value throws(BrokerConfigError) in config.deleteTopicEnable = try boolean(key, value) },
         "unclean.leader.election.enable": { config, key, value throws(BrokerConfigError) in config.uncleanLeaderElectionEnable = try boolean(key, value) },
@@ -294,7 +301,7 @@ public struct BrokerConfig: Sendable {
         "inter.broker.protocol.version", "log.message.format.version",
 "zookeeper.set.acl",
         "queued.max.requests", "replica.fetch.max.bytes", "replica.socket.timeout.ms", "broker.id.generation.enable",
-        "reserved.broker.max.id", "confluent.support.metrics.enable", "log.cleanup.policy", "log.flush.scheduler.interval.ms",
+        "reserved.broker.max.id", "confluent.support.metrics.enable", "log.flush.scheduler.interval.ms",
     ]
 
     static func integer<T: FixedWidthInteger>(_ key: String, _ value: String, _ range: ClosedRange<T>) throws(BrokerConfigError) -> T {

@@ -82,7 +82,13 @@ enum TopicConfigs {
         if let value = long("retention.bytes") { config.retentionBytes = value }
         if let value = long("flush.messages") { config.flushMessages = value }
         if let value = long("flush.ms") { config.flushMs = value }
+        if let value = overrides["cleanup.policy"] { config.deletesByRetention = cleanupPolicyDeletes(value) }
         if let value = overrides["message.timestamp.type"] { config.useLogAppendTime = value.trimmingWhitespace() == "LogAppendTime" }
         return config
+    }
+
+    /// Whether a `cleanup.policy` list (`compact`, `delete`, or both) lets retention delete segments.
+    static func cleanupPolicyDeletes(_ value: String) -> Bool {
+        value.split(separator: ",").contains { String($0).trimmingWhitespace() == "delete" }
     }
 }

@@ -12,6 +12,10 @@ public struct LogConfig: Hashable, Sendable {
     public var retentionMs: Int64 = 7 * 24 * 3_600_000
     /// `retention.bytes`: delete the oldest segments while the log is larger than this; -1 = no limit.
     public var retentionBytes: Int64 = -1
+    /// `cleanup.policy` includes `delete`: `retention.ms` and `retention.bytes` delete old segments. A compact-only
+    /// log (`__consumer_offsets`) keeps them, as Kafka's: only the latest value per key may go, and that is the
+    /// cleaner's job, not retention's (deleting a segment could drop a group's only committed offset).
+    public var deletesByRetention = true
     /// `flush.messages`: fsync after this many appended records (default: never; the page cache decides).
     public var flushMessages: Int64 = Int64.max
     /// `flush.ms`: fsync when the last flush is this old (default: never).

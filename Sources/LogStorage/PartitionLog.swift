@@ -407,10 +407,12 @@ public final class PartitionLog {
         self.checkInvariant()
     }
 
-    /// Applies `retention.ms` and `retention.bytes`: deletes whole segments, oldest first, never the active one.
+    /// Applies `retention.ms` and `retention.bytes`: deletes whole segments, oldest first, never the active one;
+    /// nothing for a compact-only log (`deletesByRetention` false).
     /// - Returns: how many segments were deleted.
     @discardableResult
     public func applyRetention() throws -> Int {
+        guard self.config.deletesByRetention else { return 0 }
         let now = self.clock()
         var deleted = 0
         if self.config.retentionMs >= 0 {

@@ -38,5 +38,17 @@ import Testing
         broker.retentionBytes = 100
         let config = TopicConfigs.logConfig(["segment.bytes": "1024", "retention.ms": "-1", "message.timestamp.type": "LogAppendTime"], broker: broker)
         #expect(config.segmentBytes == 1024 && config.retentionMs == -1 && config.useLogAppendTime && config.retentionBytes == 100)
+        #expect(config.deletesByRetention)
+        #expect(!TopicConfigs.logConfig(["cleanup.policy": "compact"], broker: broker).deletesByRetention)
+        #expect(TopicConfigs.logConfig(["cleanup.policy": "compact, delete"], broker: broker).deletesByRetention)
+    }
+
+    @Test func theBrokersCleanupPolicyIsTheDefaultOfEveryLog() throws {
+        let compact = try BrokerConfig.parse("zookeeper.connect=127.0.0.1:2181\nlog.cleanup.policy=compact\n")
+        #expect(!compact.log.deletesByRetention)
+        #expect(TopicConfigs.byName["cleanup.policy"]?.brokerValue(compact) == "compact")
+        #expect(TopicConfigs.logConfig(["cleanup.policy": "delete"], broker: compact.log).deletesByRetention)
+        #expect(try BrokerConfig.parse("zookeeper.connect=127.0.0.1:2181\n").log.deletesByRetention)
+        #expect(throws: BrokerConfigError.self) { try BrokerConfig.parse("zookeeper.connect=127.0.0.1:2181\nlog.cleanup.policy=forever\n") }
     }
 }

@@ -148,6 +148,25 @@ func readAll(_ log: PartitionLog, from offset: Int64 = 0) throws -> [RecordBatch
         #expect(try readAll(log, from: log.logStartOffset).last?.lastOffset == 59)
     }
 
+    @Test func aCompactOnlyLogKeepsItsSegmentsPastRetention() throws {
+        let clock = ManualClock()
+        var config = LogConfig()
+        config.segmentBytes = 1500
+        config.retentionMs = 60_000
+        config.retentionBytes = 1000
+        config.deletesByRetention = false
+        let log = try PartitionLog.open(directory: scratchDirectory(), config: config, clock: { clock.read() })
+        for round in 0..<20 { try log.append(try batch(1, timestamp: clock.read() + Int64(round), valueSize: 300), leaderEpoch: 0) }
+        let segments = log.segmentBaseOffsets.count
+        clock.advance(61_000)
+        #expect(segments > 1)
+        #expect(try log.applyRetention() == 0)
+        #expect(log.segmentBaseOffsets.count == segments && log.logStartOffset == 0)
+        config.deletesByRetention = true
+        log.updateConfig(config)
+        #expect(try log.applyRetention() == segments - 1)
+    }
+
     @Test func retentionByTimeUsesTheNewestRecordOfEachSegmentAndNeverTheActiveOne() throws {
         let clock = ManualClock()
         var config = LogConfig()

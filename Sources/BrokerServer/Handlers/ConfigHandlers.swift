@@ -13,7 +13,7 @@ import KafkaProtocol
 // can be altered (for this broker, or every broker with an empty name) and are written to /config/brokers/<id> or
 // <default> with a notification; other keys are refused with INVALID_REQUEST as Kafka refuses static configs.
 // Deviations: no BROKER_LOGGER; Kafka's other dynamic keys (threads, listeners, quotas) are refused;
-// cleanup.policy=compact is stored and described but not yet acted on.
+// cleanup.policy=compact only stops retention deleting segments (as in Kafka); no cleaner compacts them yet.
 
 struct DescribeConfigsHandler: KafkaRequestHandler {
     typealias Request = DescribeConfigsRequest

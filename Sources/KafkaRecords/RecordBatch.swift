@@ -241,3 +241,33 @@ extension RecordBatch {
         return batch
     }
 }
+
+extension RecordBatch {
+    /// The batch with only the records `keep` accepts, as Kafka's log cleaner rewrites a batch: the header (base
+    /// offset, last offset delta, timestamps, producer fields, attributes and codec) stays as it was, so offsets and
+    /// producer sequences are unchanged and the kept records keep their offset deltas, gaps and all.
+    /// - Returns: `self` when every record is kept, `nil` when none is.
+    /// - Throws: `RecordBatchError` or `CompressionError` when the records cannot be decoded or compressed.
+    public func retaining(_ keep: (Int, Record) -> Bool) throws -> RecordBatch? {
+        let records = try self.records()
+        var encoded = ByteBuffer()
+        var kept: Int32 = 0
+        for (index, record) in records.enumerated() where keep(index, record) {
+            record.write(to: &encoded)
+            kept += 1
+        }
+        if Int(kept) == records.count { return self }
+        if kept == 0 { return nil }
+        let codec = try self.attributes.compressionCodec()
+        let body = codec == .none ? encoded : try codec.compress(encoded)
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(Self.headerSize + body.readableBytes)
+        buffer.writeImmutableBuffer(self.buffer.getSlice(at: self.buffer.readerIndex, length: Self.headerSize)!)
+        buffer.writeImmutableBuffer(body)
+        buffer.setInteger(Int32(Self.headerSize - 12 + body.readableBytes), at: 8, endianness: .big)
+        buffer.setInteger(kept, at: 57, endianness: .big)
+        let crc = CRC32C.checksum(buffer.getSlice(at: Self.attributesOffset, length: buffer.readableBytes - Self.attributesOffset)!)
+        buffer.setInteger(crc, at: Self.crcOffset, endianness: .big)
+        return try RecordBatch(buffer)
+    }
+}

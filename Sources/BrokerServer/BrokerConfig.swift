@@ -37,6 +37,9 @@ public struct BrokerConfig: Sendable {
     /// The defaults of every log (`log.*` keys), overridable per topic.
     public var log = LogConfig()
     public var logRetentionCheckIntervalMs: Int64 = 300_000
+    /// `log.cleaner.enable` and `log.cleaner.backoff.ms`: whether and how often compacted logs are cleaned.
+    public var logCleanerEnable = true
+    public var logCleanerBackoffMs: Int64 = 15_000
     public var autoCreateTopicsEnable = true
     public var deleteTopicEnable = true
     public var uncleanLeaderElectionEnable = false
@@ -95,6 +98,8 @@ public struct BrokerConfig: Sendable {
             ("log.index.size.max.bytes", String(self.log.maxIndexBytes)),
             ("log.index.interval.bytes", String(self.log.indexIntervalBytes)),
             ("log.retention.check.interval.ms", String(self.logRetentionCheckIntervalMs)),
+            ("log.cleaner.enable", String(self.logCleanerEnable)),
+            ("log.cleaner.backoff.ms", String(self.logCleanerBackoffMs)),
             ("log.flush.interval.messages", String(self.log.flushMessages)),
             ("log.flush.interval.ms", self.given["log.flush.interval.ms"]),
             ("log.message.timestamp.type", self.log.useLogAppendTime ? "LogAppendTime" : "CreateTime"),
@@ -234,6 +239,13 @@ public struct BrokerConfig: Sendable {
         "log.retention.check.interval.ms": { config, key, value throws(BrokerConfigError) in
             config.logRetentionCheckIntervalMs = try integer(key, value, 1...Int64.max)
         },
+        "log.cleaner.enable": { config, key, value throws(BrokerConfigError) in config.logCleanerEnable = try boolean(key, value) },
+        "log.cleaner.backoff.ms": { config, key, value throws(BrokerConfigError) in config.logCleanerBackoffMs = try integer(key, value, 0...Int64.max) },
+        "log.cleaner.delete.retention.ms": { config, key, value throws(BrokerConfigError) in config.log.deleteRetentionMs = try integer(key, value, 0...Int64.max) },
+        "log.cleaner.min.cleanable.ratio": { config, key, value throws(BrokerConfigError) in
+            guard let ratio = Double(value), ratio >= 0, ratio <= 1 else { throw BrokerConfigError(key: key, value: value, allowed: "a number from 0 to 1") }
+            config.log.minCleanableDirtyRatio = ratio
+        },
         "log.flush.interval.messages": { config, key, value throws(BrokerConfigError) in config.log.flushMessages = try integer(key, value, 1...Int64.max) },
         "log.flush.interval.ms": { config, key, value throws(BrokerConfigError) in config.log.flushMs = try integer(key, value, 0...Int64.max) },
         "log.message.timestamp.type": { config, key, value throws(BrokerConfigError) in
@@ -248,6 +260,7 @@ public struct BrokerConfig: Sendable {
                 throw BrokerConfigError(key: key, value: value, allowed: "delete, compact, or compact,delete")
             }
             config.log.deletesByRetention = policies.contains("delete")
+            config.log.compacts = policies.contains("compact")
         },
         "auto.create.topics.enable": { config, key, value throws(BrokerConfigError) in config.autoCreateTopicsEnable = try boolean(key, value) },
         "delete.topic.enable": { config, key, value throws(BrokerConfigError) in config.deleteTopicEnable = try boolean(key, value) },
@@ -296,7 +309,7 @@ public struct BrokerConfig: Sendable {
         "log.retention.hours", "log.roll.ms", "log.roll.hours", "listener.security.protocol.map", "num.network.threads",
         "num.io.threads", "socket.send.buffer.bytes", "socket.receive.buffer.bytes", "num.recovery.threads.per.data.dir",
         "num.replica.fetchers",
-        "transaction.state.log.replication.factor", "transaction.state.log.min.isr", "log.cleaner.enable",
+        "transaction.state.log.replication.factor", "transaction.state.log.min.isr",
         "zookeeper.sync.time.ms", "inter.broker.listener.name", "security.inter.broker.protocol",
         "inter.broker.protocol.version", "log.message.format.version",
 "zookeeper.set.acl",

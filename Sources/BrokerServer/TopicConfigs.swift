@@ -35,11 +35,11 @@ enum TopicConfigs {
         "retention.ms": { String($0.log.retentionMs) },
         "max.message.bytes": { String($0.messageMaxBytes) },
         "index.interval.bytes": { String($0.log.indexIntervalBytes) },
-        "delete.retention.ms": constant("86400000"),
+        "delete.retention.ms": { String($0.log.deleteRetentionMs) },
         "min.compaction.lag.ms": constant("0"),
         "max.compaction.lag.ms": constant(String(Int64.max)),
         "file.delete.delay.ms": constant("60000"),
-        "min.cleanable.dirty.ratio": constant("0.5"),
+        "min.cleanable.dirty.ratio": { $0.given["log.cleaner.min.cleanable.ratio"] ?? "0.5" },
         "cleanup.policy": { $0.given["log.cleanup.policy"] ?? "delete" },
         "unclean.leader.election.enable": { String($0.uncleanLeaderElectionEnable) },
         "min.insync.replicas": { String($0.minInsyncReplicas) },
@@ -82,7 +82,12 @@ enum TopicConfigs {
         if let value = long("retention.bytes") { config.retentionBytes = value }
         if let value = long("flush.messages") { config.flushMessages = value }
         if let value = long("flush.ms") { config.flushMs = value }
-        if let value = overrides["cleanup.policy"] { config.deletesByRetention = cleanupPolicyDeletes(value) }
+        if let value = overrides["cleanup.policy"] {
+            config.deletesByRetention = cleanupPolicyDeletes(value)
+            config.compacts = value.split(separator: ",").contains { String($0).trimmingWhitespace() == "compact" }
+        }
+        if let value = long("delete.retention.ms") { config.deleteRetentionMs = value }
+        if let value = overrides["min.cleanable.dirty.ratio"].flatMap({ Double($0.trimmingWhitespace()) }) { config.minCleanableDirtyRatio = value }
         if let value = overrides["message.timestamp.type"] { config.useLogAppendTime = value.trimmingWhitespace() == "LogAppendTime" }
         return config
     }

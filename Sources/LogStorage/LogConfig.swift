@@ -16,6 +16,12 @@ public struct LogConfig: Hashable, Sendable {
     /// log (`__consumer_offsets`) keeps them, as Kafka's: only the latest value per key may go, and that is the
     /// cleaner's job, not retention's (deleting a segment could drop a group's only committed offset).
     public var deletesByRetention = true
+    /// `cleanup.policy` includes `compact`: the cleaner keeps only the latest record of each key (`LogCleaner`).
+    public var compacts = false
+    /// `min.cleanable.dirty.ratio`: clean when this share of the cleanable bytes is new since the last cleaning.
+    public var minCleanableDirtyRatio: Double = 0.5
+    /// `delete.retention.ms`: how long a tombstone (null value) outlives the segment's newest record (default 1 day).
+    public var deleteRetentionMs: Int64 = 24 * 3_600_000
     /// `flush.messages`: fsync after this many appended records (default: never; the page cache decides).
     public var flushMessages: Int64 = Int64.max
     /// `flush.ms`: fsync when the last flush is this old (default: never).

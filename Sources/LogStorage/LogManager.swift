@@ -15,6 +15,8 @@ public final class LogManager {
     public let brokerId: Int32
     public var defaultConfig: LogConfig
     private var logs: [TopicPartition: (log: PartitionLog, directory: String)] = [:]
+    /// The high watermarks last checkpointed: what the cleaner may compact below.
+    private var highWatermarks: [TopicPartition: Int64] = [:]
     /// Configs of topics that override the default, for their logs present and future.
     private var topicConfigs: [String: LogConfig] = [:]
     private let clock: @Sendable () -> Int64
@@ -173,6 +175,18 @@ public final class LogManager {
         try self.logs.values.reduce(0) { $0 + (try $1.log.applyRetention()) }
     }
 
+    /// Compacts every `cleanup.policy=compact` log below its high watermark as last checkpointed (a log with none
+    /// yet is left alone). - Returns: records removed.
+    @discardableResult
+    public func compactLogs() throws -> Int {
+        var removed = 0
+        for (partition, entry) in self.logs where entry.log.config.compacts {
+            guard let highWatermark = self.highWatermarks[partition] else { continue }
+            removed += try entry.log.compact(below: highWatermark) ?? 0
+        }
+        return removed
+    }
+
     /// The periodic work of `log.retention.check.interval.ms`: retention, due `flush.ms` flushes, checkpoints.
     /// - Returns: segments deleted by retention.
     @discardableResult
@@ -194,6 +208,7 @@ public final class LogManager {
 
     /// Writes each directory's `replication-offset-checkpoint` from the high watermarks the caller keeps.
     public func checkpointHighWatermarks(_ highWatermarks: [TopicPartition: Int64]) throws {
+        self.highWatermarks = highWatermarks
         for directory in self.logDirectories {
             let here = highWatermarks.filter { self.logs[$0.key]?.directory == directory }
             try OffsetCheckpointFile(path: directory + "/replication-offset-checkpoint").write(here)

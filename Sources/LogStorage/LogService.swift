@@ -7,28 +7,51 @@ import Logging
 public actor LogService {
     private let manager: LogManager
     private let maintenanceInterval: Duration
+    private let cleanerInterval: Duration?
     private let logger: Logger
 
-    /// - Parameter maintenanceInterval: Kafka's `log.retention.check.interval.ms` (default 5 minutes).
-    public init(manager: sending LogManager, maintenanceInterval: Duration = .seconds(300), logger: Logger = Logger(label: "ferry.log-service")) {
+    /// - Parameters:
+    ///   - maintenanceInterval: Kafka's `log.retention.check.interval.ms` (default 5 minutes).
+    ///   - cleanerInterval: Kafka's `log.cleaner.backoff.ms` (default 15 s), how often compacted logs are looked
+    ///     at; `nil` is `log.cleaner.enable=false`.
+    public init(
+        manager: sending LogManager, maintenanceInterval: Duration = .seconds(300), cleanerInterval: Duration? = .seconds(15),
+        logger: Logger = Logger(label: "ferry.log-service")
+    ) {
         self.manager = manager
         self.maintenanceInterval = maintenanceInterval
+        self.cleanerInterval = cleanerInterval
         self.logger = logger
     }
 
-    /// Runs maintenance every interval until the task is cancelled. Failures are logged and retried next time.
+    /// Runs maintenance and cleaning at their intervals until the task is cancelled. Failures are logged and retried
+    /// next time.
     public func run() async {
+        let clock = ContinuousClock()
+        var nextMaintenance = clock.now + self.maintenanceInterval
+        var nextCleaning = self.cleanerInterval.map { clock.now + $0 }
         while !Task.isCancelled {
             do {
-                try await Task.sleep(for: self.maintenanceInterval)
+                try await Task.sleep(until: min(nextMaintenance, nextCleaning ?? nextMaintenance), clock: clock)
             } catch {
                 return
             }
-            do {
-                let deleted = try self.manager.runMaintenance()
-                if deleted > 0 { self.logger.info("retention deleted \(deleted) log segments") }
-            } catch {
-                self.logger.error("log maintenance failed: \(error)")
+            if let due = nextCleaning, let interval = self.cleanerInterval, clock.now >= due {
+                do {
+                    try self.manager.compactLogs()
+                } catch {
+                    self.logger.error("log cleaning failed: \(error)")
+                }
+                nextCleaning = clock.now + interval
+            }
+            if clock.now >= nextMaintenance {
+                do {
+                    let deleted = try self.manager.runMaintenance()
+                    if deleted > 0 { self.logger.info("retention deleted \(deleted) log segments") }
+                } catch {
+                    self.logger.error("log maintenance failed: \(error)")
+                }
+                nextMaintenance = clock.now + self.maintenanceInterval
             }
         }
     }

@@ -49,6 +49,10 @@ public final class PartitionLog {
     private var segments: [LogSegment]
     private var unflushedRecords: Int64 = 0
     private var lastFlushTime: Int64
+    /// The cleaner's clean/dirty boundary: segments wholly below it were cleaned by the last cleaning (in memory
+    /// only, so a restart cleans once more), and when a tombstone kept by then may go.
+    private var cleanedUpTo: Int64 = -1
+    private var nextTombstoneExpiry: Int64 = .max
     private let clock: @Sendable () -> Int64
     private let logger: Logger
 
@@ -93,6 +97,7 @@ public final class PartitionLog {
         logger[metadataKey: "log"] = "\(directory.split(separator: "/").last ?? "")"
         try FileSystem.createDirectory(directory)
         var baseOffsets: [Int64] = []
+        try LogCleaner.completeInterruptedSwaps(in: directory, names: try FileSystem.list(directory), logger: logger)
         for name in try FileSystem.list(directory) {
             if name.hasSuffix(".tmp") || name.hasSuffix(".deleted") {
                 try FileSystem.remove(directory + "/" + name)
@@ -427,6 +432,60 @@ public final class PartitionLog {
             }
         }
         return deleted
+    }
+
+    /// Compacts the log if it is `cleanup.policy=compact` and enough of it is new (`min.cleanable.dirty.ratio`) or a
+    /// kept tombstone is due: see `LogCleaner`. Only segments wholly below `highWatermark` are cleaned.
+    /// - Returns: how many records were removed; `nil` if the log was not cleaned.
+    @discardableResult
+    public func compact(below highWatermark: Int64) throws -> Int? {
+        guard self.config.compacts else { return nil }
+        let now = self.clock()
+        let cleanable = Array(self.segments.dropLast().prefix { $0.nextOffset <= highWatermark })
+        guard let end = cleanable.last?.nextOffset else { return nil }
+        let total = cleanable.reduce(Int64(0)) { $0 + $1.size }
+        let dirty = cleanable.filter { $0.baseOffset >= self.cleanedUpTo }.reduce(Int64(0)) { $0 + $1.size }
+        let dirtyEnough = dirty > 0 && Double(dirty) >= self.config.minCleanableDirtyRatio * Double(total)
+        guard dirtyEnough || now >= self.nextTombstoneExpiry else { return nil }
+
+        let latest = try LogCleaner.latestOffsets(in: cleanable)
+        var removed = 0
+        var tombstoneExpiry = Int64.max
+        var cleaned: [LogSegment] = []
+        for group in LogCleaner.groups(cleanable, maxBytes: self.config.segmentBytes) {
+            let result = try LogCleaner.writeCleaned(
+                group, latest: latest, directory: self.directory, now: now, deleteRetentionMs: self.config.deleteRetentionMs)
+            removed += result.removed
+            tombstoneExpiry = min(tombstoneExpiry, result.tombstoneExpiry)
+            if result.removed == 0 && group.count == 1 {
+                try FileSystem.remove(result.path)
+                cleaned.append(group[0])
+                continue
+            }
+            cleaned.append(try self.swap(group, with: result.path, now: now))
+        }
+        self.segments.replaceSubrange(0..<cleanable.count, with: cleaned)
+        self.cleanedUpTo = end
+        self.nextTombstoneExpiry = tombstoneExpiry
+        self.logger.info(
+            "cleaned log up to offset \(end): removed \(removed) records, \(cleanable.count) segments of \(total) bytes now \(cleaned.count) of \(cleaned.reduce(Int64(0)) { $0 + $1.size }) bytes")
+        return removed
+    }
+
+    /// Replaces the segments of `group` with the cleaned file at `path` (the crash-safe order of `LogCleaner`).
+    private func swap(_ group: [LogSegment], with path: String, now: Int64) throws -> LogSegment {
+        let base = group[0].baseOffset
+        let swapPath = self.directory + "/" + LogSegment.fileName(base, LogCleaner.swapSuffix)
+        try FileSystem.rename(path, swapPath)
+        // Readers holding a slice of an old segment keep its open file; the names go.
+        for segment in group { try segment.deleteFiles() }
+        try FileSystem.rename(swapPath, self.directory + "/" + LogSegment.fileName(base, ".log"))
+        let segment = try LogSegment(directory: self.directory, baseOffset: base, config: self.config, create: false)
+        _ = try segment.recover()
+        try segment.seal()
+        try segment.flush()
+        segment.createdAt = now
+        return segment
     }
 
     /// Deletes leading non-active segments while `predicate` holds, and moves the log start past them.

@@ -13,7 +13,8 @@ import KafkaProtocol
 // can be altered (for this broker, or every broker with an empty name) and are written to /config/brokers/<id> or
 // <default> with a notification; other keys are refused with INVALID_REQUEST as Kafka refuses static configs.
 // Deviations: no BROKER_LOGGER; Kafka's other dynamic keys (threads, listeners, quotas) are refused;
-// cleanup.policy=compact only stops retention deleting segments (as in Kafka); no cleaner compacts them yet.
+// cleanup.policy=compact is applied by the log cleaner (LogCleaner); max.compaction.lag.ms and min.compaction.lag.ms are
+// stored and described but not acted on.
 
 struct DescribeConfigsHandler: KafkaRequestHandler {
     typealias Request = DescribeConfigsRequest

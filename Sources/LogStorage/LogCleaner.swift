@@ -1,0 +1,162 @@
+import KafkaRecords
+import Logging
+import NIOCore
+
+/// Log compaction for `cleanup.policy=compact` (Kafka's `LogCleaner`, simplified): in the segments wholly below
+/// the high watermark (never the active one), a record goes when a later record of the cleaned range has the same
+/// key, and a tombstone goes once its segment's newest record is `delete.retention.ms` old.
+///
+/// Why below the high watermark: a later value that is not yet committed may be truncated by a leader change, and
+/// the earlier value it replaced must still be there then.
+///
+/// Rewritten batches keep their offsets, so a consumer or follower reading a cleaned range only sees gaps.
+/// Consecutive segments are merged while they fit in `segment.bytes`. Transactional and control batches are
+/// kept whole and do not replace earlier values (an aborted write must not remove a committed one).
+///
+/// The swap is crash-safe as Kafka's: the cleaned data is written to `<base>.log.cleaned` and fsynced, renamed to
+/// `<base>.log.swap`, the old segments are deleted, and the swap becomes `<base>.log`. An open finding a `.swap`
+/// completes it (`completeInterruptedSwaps`); a `.cleaned` file is an unfinished cleaning and is deleted.
+///
+/// Deviation: the clean/dirty boundary is kept in memory, not in a `cleaner-offset-checkpoint`, so the first
+/// cleaning after a restart reads every cleanable segment again.
+enum LogCleaner {
+    static let cleanedSuffix = ".log.cleaned"
+    static let swapSuffix = ".log.swap"
+
+    /// The outcome of one cleaning of a log.
+    struct Outcome {
+        var segmentsBefore = 0
+        var segmentsAfter = 0
+        var bytesBefore: Int64 = 0
+        var bytesAfter: Int64 = 0
+        var recordsRemoved = 0
+        /// When the earliest tombstone kept may go (`Int64.max` if none was kept).
+        var nextTombstoneExpiry: Int64 = .max
+    }
+
+    /// Calls `body` with every batch of `segment`, in order.
+    static func forEachBatch(in segment: LogSegment, _ body: (RecordBatch) throws -> Void) throws {
+        var position: Int64 = 0
+        while let header = try segment.batchHeader(at: position) {
+            try body(RecordBatch(try segment.log.read(at: position, length: header.size)))
+            position += Int64(header.size)
+        }
+    }
+
+    /// Whether the records of `batch` may replace earlier values, and be replaced.
+    static func isCompactable(_ batch: RecordBatch) -> Bool {
+        !batch.attributes.isTransactional && !batch.attributes.isControl
+    }
+
+    /// The offset of the last record of each key in `segments`.
+    static func latestOffsets(in segments: [LogSegment]) throws -> [[UInt8]: Int64] {
+        var latest: [[UInt8]: Int64] = [:]
+        for segment in segments {
+            try forEachBatch(in: segment) { batch in
+                guard isCompactable(batch) else { return }
+                for record in try batch.records() {
+                    guard let key = record.key else { continue }
+                    latest[Array(key.readableBytesView)] = batch.baseOffset + Int64(record.offsetDelta)
+                }
+            }
+        }
+        return latest
+    }
+
+    /// Splits `segments` into runs of consecutive segments that fit together in one segment of `maxBytes`, with
+    /// offsets the index's 32-bit relative offsets can address.
+    static func groups(_ segments: [LogSegment], maxBytes: Int) -> [[LogSegment]] {
+        var groups: [[LogSegment]] = []
+        var current: [LogSegment] = []
+        var size: Int64 = 0
+        for segment in segments {
+            if let first = current.first,
+               size + segment.size > Int64(maxBytes) || segment.nextOffset - first.baseOffset > Int64(Int32.max) {
+                groups.append(current)
+                current = []
+                size = 0
+            }
+            current.append(segment)
+            size += segment.size
+        }
+        if !current.isEmpty { groups.append(current) }
+        return groups
+    }
+
+    /// Writes the records of `group` that survive to `<base>.log.cleaned` in `directory`, fsynced.
+    /// - Returns: the file's path, records removed, and the earliest expiry of a tombstone kept.
+    static func writeCleaned(
+        _ group: [LogSegment], latest: [[UInt8]: Int64], directory: String, now: Int64, deleteRetentionMs: Int64
+    ) throws -> (path: String, removed: Int, tombstoneExpiry: Int64) {
+        let path = directory + "/" + LogSegment.fileName(group[0].baseOffset, cleanedSuffix)
+        try FileSystem.remove(path)
+        let file = try LogFile(path: path, create: true)
+        var position: Int64 = 0
+        var removed = 0
+        var tombstoneExpiry = Int64.max
+        for segment in group {
+            let expiry = segment.maxTimestamp < 0 ? Int64.max : segment.maxTimestamp &+ deleteRetentionMs
+            try forEachBatch(in: segment) { batch in
+                var kept: RecordBatch? = batch
+                if isCompactable(batch) {
+                    kept = try batch.retaining { _, record in
+                        guard let key = record.key else { return true }
+                        let offset = batch.baseOffset + Int64(record.offsetDelta)
+                        if let last = latest[Array(key.readableBytesView)], last > offset { return false }
+                        if record.value == nil {
+                            if now >= expiry { return false }
+                            tombstoneExpiry = min(tombstoneExpiry, expiry)
+                        }
+                        return true
+                    }
+                    removed += Int(batch.recordsCount) - Int(kept?.recordsCount ?? 0)
+                }
+                guard let kept else { return }
+                try file.write(kept.buffer, at: position)
+                position += Int64(kept.sizeInBytes)
+            }
+        }
+        try file.sync()
+        return (path, removed, tombstoneExpiry)
+    }
+
+    /// Finishes cleanings cut short after their `.swap` was complete, and deletes unfinished `.cleaned` files:
+    /// the segments a swap covers are deleted and the swap becomes its base segment (indexes to be rebuilt).
+    static func completeInterruptedSwaps(in directory: String, names: [String], logger: Logger) throws {
+        let logs = names.compactMap { name in name.hasSuffix(".log") ? Int64(name.dropLast(4)) : nil }
+        for name in names where name.hasSuffix(cleanedSuffix) {
+            try FileSystem.remove(directory + "/" + name)
+        }
+        for name in names where name.hasSuffix(swapSuffix) {
+            guard let base = Int64(name.dropLast(swapSuffix.count)) else { continue }
+            let swapPath = directory + "/" + name
+            let last = try lastOffset(ofFile: swapPath) ?? base
+            for covered in logs where covered > base && covered <= last {
+                for suffix in [".log", ".index", ".timeindex"] { try FileSystem.remove(directory + "/" + LogSegment.fileName(covered, suffix)) }
+            }
+            for suffix in [".index", ".timeindex"] { try FileSystem.remove(directory + "/" + LogSegment.fileName(base, suffix)) }
+            try FileSystem.rename(swapPath, directory + "/" + LogSegment.fileName(base, ".log"))
+            logger.warning("completed an interrupted log cleaning: segment \(base) now holds offsets up to \(last)")
+        }
+    }
+
+    /// The last offset of the last whole batch in a log file (from the batch headers only).
+    static func lastOffset(ofFile path: String) throws -> Int64? {
+        let file = try LogFile(path: path, create: false)
+        let size = try file.size()
+        var position: Int64 = 0
+        var last: Int64?
+        while position + Int64(RecordBatch.headerSize) <= size {
+            let header = try file.read(at: position, length: RecordBatch.headerSize)
+            guard let base = header.getInteger(at: 0, endianness: .big, as: Int64.self),
+                  let length = header.getInteger(at: 8, endianness: .big, as: Int32.self),
+                  let delta = header.getInteger(at: 23, endianness: .big, as: Int32.self),
+                  length > 0, position + 12 + Int64(length) <= size
+            else { break }
+            last = base + Int64(delta)
+            position += 12 + Int64(length)
+        }
+        return last
+    }
+}
+

@@ -1,0 +1,177 @@
+import Foundation
+import KafkaRecords
+@testable import LogStorage
+import NIOCore
+import Testing
+
+/// One batch of keyed records; a `nil` value is a tombstone.
+func keyed(_ records: [(String, String?)], timestamp: Int64, compression: CompressionCodec = .none) throws -> RecordBatch {
+    var builder = RecordBatchBuilder(compression: compression)
+    for (key, value) in records {
+        builder.append(timestamp: timestamp, key: ByteBuffer(string: key), value: value.map { ByteBuffer(string: $0) })
+    }
+    return try builder.build()
+}
+
+/// Every record of the log as (offset, key, value), through the public read path.
+func contents(_ log: PartitionLog) throws -> [(offset: Int64, key: String, value: String?)] {
+    try readAll(log).flatMap { batch in
+        try batch.records().map { (batch.baseOffset + Int64($0.offsetDelta), String(buffer: $0.key!), $0.value.map { String(buffer: $0) }) }
+    }
+}
+
+@Suite struct LogCleanerTests {
+    func compactConfig() -> LogConfig {
+        var config = LogConfig()
+        config.segmentBytes = 1024
+        config.compacts = true
+        config.deletesByRetention = false
+        config.deleteRetentionMs = 1000
+        return config
+    }
+
+    @Test func compactionKeepsTheLatestValueOfEachKeyAtItsOffsetAndMergesSegments() throws {
+        let directory = scratchDirectory()
+        let clock = ManualClock()
+        let log = try PartitionLog.open(directory: directory, config: self.compactConfig(), clock: { clock.read() })
+        for index in 0..<60 { try log.append(try keyed([("k\(index % 4)", "v\(index)")], timestamp: clock.read()), leaderEpoch: 0) }
+        let before = try contents(log)
+        let segments = log.segmentBaseOffsets
+        #expect(segments.count >= 4)
+        let activeBase = segments.last!
+
+        #expect(try log.compact(below: log.logEndOffset) != nil)
+        let after = try contents(log)
+        // In the cleaned range (before the active segment), only each key's last record there is left.
+        let cleaned = before.filter { $0.offset < activeBase }
+        let expected = Dictionary(grouping: cleaned, by: \.key).values.map { $0.max { $0.offset < $1.offset }!.offset }.sorted()
+        #expect(after.filter { $0.offset < activeBase }.map(\.offset) == expected)
+        #expect(after.filter { $0.offset >= activeBase }.map(\.offset) == before.filter { $0.offset >= activeBase }.map(\.offset))
+        for record in after { #expect(record.value == "v\(record.offset)") }
+        // Segments are grouped by their size before cleaning: full ones stay apart this time.
+        #expect(log.segmentBaseOffsets.first == 0 && log.segmentBaseOffsets.count <= segments.count)
+        #expect(log.logEndOffset == 60)
+        // A read from an offset that was removed lands on the next record kept.
+        let removed = try #require(cleaned.map(\.offset).first { !expected.contains($0) })
+        let next = try #require(readAll(log, from: removed).first)
+        #expect(next.baseOffset > removed)
+
+        // Nothing new to clean: the next pass does nothing; the cleaned log reopens as it was.
+        #expect(try log.compact(below: log.logEndOffset) == nil)
+        try log.close()
+        let reopened = try PartitionLog.open(directory: directory, config: self.compactConfig(), recoveryPoint: 0, clock: { clock.read() })
+        #expect(try contents(reopened).map(\.offset) == after.map(\.offset))
+        try reopened.append(try keyed([("k0", "new")], timestamp: clock.read()), leaderEpoch: 0)
+        #expect(reopened.logEndOffset == 61)
+        // New segments make the log dirty again; the small cleaned segments are now merged.
+        for index in 61..<120 { try reopened.append(try keyed([("k\(index % 4)", "v\(index)")], timestamp: clock.read()), leaderEpoch: 0) }
+        let grown = reopened.segmentBaseOffsets.count
+        #expect(try reopened.compact(below: reopened.logEndOffset) != nil)
+        #expect(reopened.segmentBaseOffsets.count < grown)
+        let final = try contents(reopened)
+        let active = reopened.segmentBaseOffsets.last!
+        #expect(Set(final.filter { $0.offset < active }.map(\.key)).count == final.filter { $0.offset < active }.count)
+        for record in final where record.offset != 60 { #expect(record.value == "v\(record.offset)") }
+    }
+
+    @Test func onlySegmentsWhollyBelowTheHighWatermarkAreCleaned() throws {
+        let clock = ManualClock()
+        let log = try PartitionLog.open(directory: scratchDirectory(), config: self.compactConfig(), clock: { clock.read() })
+        for index in 0..<60 { try log.append(try keyed([("same", "v\(index)")], timestamp: clock.read()), leaderEpoch: 0) }
+        let segments = log.segmentBaseOffsets
+        let before = try contents(log)
+        #expect(try log.compact(below: segments[1] - 1) == nil)
+        #expect(try contents(log).count == before.count)
+        // Below the second segment's end: the first two segments are cleaned, the rest are untouched.
+        #expect(try log.compact(below: segments[2]) == Int(segments[2] - 1))
+        #expect(try contents(log).map(\.offset) == [segments[2] - 1] + before.map(\.offset).filter { $0 >= segments[2] })
+    }
+
+    @Test func aTombstoneRemovesItsKeyAndGoesOnceDeleteRetentionHasPassed() throws {
+        let clock = ManualClock()
+        let log = try PartitionLog.open(directory: scratchDirectory(), config: self.compactConfig(), clock: { clock.read() })
+        try log.append(try keyed([("gone", "1"), ("kept", "2")], timestamp: clock.read()), leaderEpoch: 0)
+        try log.append(try keyed([("gone", nil)], timestamp: clock.read()), leaderEpoch: 0)
+        for index in 0..<40 { try log.append(try keyed([("filler\(index % 2)", "x")], timestamp: clock.read()), leaderEpoch: 0) }
+        #expect(log.segmentBaseOffsets.count > 2)
+        try log.compact(below: log.logEndOffset)
+        let cleaned = try contents(log)
+        #expect(cleaned.filter { $0.key == "gone" }.map(\.offset) == [2])
+        #expect(cleaned.first { $0.key == "gone" }?.value == nil)
+        #expect(cleaned.first { $0.key == "kept" }?.offset == 1)
+        // The tombstone's expiry, not new data, brings the next cleaning.
+        clock.advance(500)
+        #expect(try log.compact(below: log.logEndOffset) == nil)
+        clock.advance(600)
+        #expect(try log.compact(below: log.logEndOffset) == 1)
+        #expect(try contents(log).filter { $0.key == "gone" }.isEmpty)
+        #expect(try contents(log).first { $0.key == "kept" }?.offset == 1)
+    }
+
+    @Test func compressedBatchesAreRewrittenInTheirCodecWithTheirOffsets() throws {
+        let clock = ManualClock()
+        let log = try PartitionLog.open(directory: scratchDirectory(), config: self.compactConfig(), clock: { clock.read() })
+        try log.append(try keyed([("a", "1"), ("b", "2"), ("a", "3"), ("c", "4")], timestamp: clock.read(), compression: .gzip), leaderEpoch: 0)
+        for index in 0..<40 { try log.append(try keyed([("filler", "\(index)")], timestamp: clock.read()), leaderEpoch: 0) }
+        try log.compact(below: log.logEndOffset)
+        let first = try #require(readAll(log).first)
+        try first.validate()
+        #expect(try first.attributes.compressionCodec() == .gzip)
+        #expect(first.baseOffset == 0 && first.lastOffsetDelta == 3 && first.recordsCount == 3)
+        #expect(try contents(log).prefix(3).map { "\($0.offset)\($0.key)" } == ["1b", "2a", "3c"])
+    }
+
+    @Test func transactionalBatchesAreKeptWholeAndReplaceNothing() throws {
+        let clock = ManualClock()
+        let log = try PartitionLog.open(directory: scratchDirectory(), config: self.compactConfig(), clock: { clock.read() })
+        try log.append(try keyed([("a", "committed")], timestamp: clock.read()), leaderEpoch: 0)
+        var builder = RecordBatchBuilder()
+        builder.producerId = 7
+        builder.producerEpoch = 0
+        builder.baseSequence = 0
+        builder.isTransactional = true
+        builder.append(timestamp: clock.read(), key: ByteBuffer(string: "a"), value: ByteBuffer(string: "maybe aborted"))
+        builder.append(timestamp: clock.read(), key: ByteBuffer(string: "a"), value: ByteBuffer(string: "again"))
+        try log.append(try builder.build(), leaderEpoch: 0)
+        for index in 0..<40 { try log.append(try keyed([("filler", "\(index)")], timestamp: clock.read()), leaderEpoch: 0) }
+        try log.compact(below: log.logEndOffset)
+        #expect(try contents(log).filter { $0.key == "a" }.map(\.offset) == [0, 1, 2])
+    }
+
+    @Test func anOpenCompletesACleaningCutShortAfterItsSwapFile() throws {
+        let directory = scratchDirectory()
+        let clock = ManualClock()
+        let config = self.compactConfig()
+        let log = try PartitionLog.open(directory: directory, config: config, clock: { clock.read() })
+        for index in 0..<60 { try log.append(try keyed([("k\(index % 2)", "v\(index)")], timestamp: clock.read()), leaderEpoch: 0) }
+        let bases = log.segmentBaseOffsets
+        try log.close()
+        // The cleaner's first steps by hand: the first two segments cleaned into a .swap, then a "crash".
+        let group = try bases.prefix(2).map { base in
+            let segment = try LogSegment(directory: directory, baseOffset: base, config: config, create: false)
+            _ = try segment.recover()
+            return segment
+        }
+        let latest = try LogCleaner.latestOffsets(in: group)
+        let result = try LogCleaner.writeCleaned(group, latest: latest, directory: directory, now: clock.read(), deleteRetentionMs: 1000)
+        try FileManager.default.moveItem(atPath: result.path, toPath: directory + "/" + LogSegment.fileName(0, LogCleaner.swapSuffix))
+        try Data("half".utf8).write(to: URL(fileURLWithPath: directory + "/" + LogSegment.fileName(bases[2], LogCleaner.cleanedSuffix)))
+
+        let reopened = try PartitionLog.open(directory: directory, config: config, recoveryPoint: 0, clock: { clock.read() })
+        #expect(reopened.segmentBaseOffsets == [0] + bases.dropFirst(2))
+        let offsets = try contents(reopened).map(\.offset)
+        #expect(offsets.prefix(2) == [bases[2] - 2, bases[2] - 1])
+        #expect(offsets.count == 2 + 60 - Int(bases[2]))
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory)
+        #expect(!names.contains { $0.hasSuffix(LogCleaner.swapSuffix) || $0.hasSuffix(LogCleaner.cleanedSuffix) })
+    }
+
+    @Test func aLogThatDoesNotCompactIsNeverCleaned() throws {
+        var config = self.compactConfig()
+        config.compacts = false
+        let log = try PartitionLog.open(directory: scratchDirectory(), config: config)
+        for index in 0..<60 { try log.append(try keyed([("same", "v\(index)")], timestamp: 0), leaderEpoch: 0) }
+        #expect(try log.compact(below: log.logEndOffset) == nil)
+        #expect(try contents(log).count == 60)
+    }
+}

@@ -99,7 +99,7 @@ let package = Package(
         .testTarget(name: "ZooKeeperTests", dependencies: ["ZooKeeper", "CZooKeeper", "FerryTestKit"], swiftSettings: swiftSettings),
         .testTarget(
             name: "LogStorageTests",
-            dependencies: ["LogStorage", "KafkaRecords", nioCore],
+            dependencies: ["LogStorage", "KafkaModel", "KafkaRecords", nioCore],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "GroupCoordinatorTests", dependencies: ["GroupCoordinator", "KafkaModel"], swiftSettings: swiftSettings),

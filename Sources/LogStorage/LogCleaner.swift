@@ -48,36 +48,61 @@ enum LogCleaner {
         !batch.attributes.isTransactional && !batch.attributes.isControl
     }
 
-    /// The offset of the last record of each key in `segments`.
-    static func latestOffsets(in segments: [LogSegment]) throws -> [[UInt8]: Int64] {
+    /// What the cleaner knows of the keys of the cleaned range.
+    struct KeyMap {
+        /// The offset of the last record of each key (in compactable batches).
         var latest: [[UInt8]: Int64] = [:]
+        /// Keys written in transactional batches: their tombstones stay, or a committed transactional value kept
+        /// whole would come back once the tombstone after it went.
+        var transactional: Set<[UInt8]> = []
+    }
+
+    /// The keys of `segments`.
+    static func keyMap(of segments: [LogSegment]) throws -> KeyMap {
+        var map = KeyMap()
         for segment in segments {
             try forEachBatch(in: segment) { batch in
-                guard isCompactable(batch) else { return }
+                let compactable = isCompactable(batch)
+                if !compactable && batch.attributes.isControl { return }
                 for record in try batch.records() {
                     guard let key = record.key else { continue }
-                    latest[Array(key.readableBytesView)] = batch.baseOffset + Int64(record.offsetDelta)
+                    if compactable {
+                        map.latest[Array(key.readableBytesView)] = batch.baseOffset + Int64(record.offsetDelta)
+                    } else {
+                        map.transactional.insert(Array(key.readableBytesView))
+                    }
                 }
             }
         }
-        return latest
+        return map
     }
 
     /// Splits `segments` into runs of consecutive segments that fit together in one segment of `maxBytes`, with
     /// offsets the index's 32-bit relative offsets can address.
-    static func groups(_ segments: [LogSegment], maxBytes: Int) -> [[LogSegment]] {
+    /// The index entries of the merged segment stay within `maxIndexBytes`, as in Kafka's `groupSegmentsBySize`.
+    static func groups(_ segments: [LogSegment], maxBytes: Int, maxIndexBytes: Int) -> [[LogSegment]] {
         var groups: [[LogSegment]] = []
         var current: [LogSegment] = []
         var size: Int64 = 0
+        var offsetEntries = 0
+        var timeEntries = 0
         for segment in segments {
+            // One spare entry each: the seal adds a time-index entry, and entries fall where the merged file's bytes do.
             if let first = current.first,
-               size + segment.size > Int64(maxBytes) || segment.nextOffset - first.baseOffset > Int64(Int32.max) {
+               size + segment.size > Int64(maxBytes) || segment.nextOffset - first.baseOffset > Int64(Int32.max)
+                || (offsetEntries + segment.index.entryCount + 2) * 8 > maxIndexBytes
+                || (timeEntries + segment.timeIndex.entryCount + 2) * 12 > maxIndexBytes
+            {
                 groups.append(current)
                 current = []
                 size = 0
+                offsetEntries = 0
+                timeEntries = 0
             }
             current.append(segment)
             size += segment.size
+            offsetEntries += segment.index.entryCount
+            timeEntries += segment.timeIndex.entryCount
         }
         if !current.isEmpty { groups.append(current) }
         return groups
@@ -86,7 +111,7 @@ enum LogCleaner {
     /// Writes the records of `group` that survive to `<base>.log.cleaned` in `directory`, fsynced.
     /// - Returns: the file's path, records removed, and the earliest expiry of a tombstone kept.
     static func writeCleaned(
-        _ group: [LogSegment], latest: [[UInt8]: Int64], directory: String, now: Int64, deleteRetentionMs: Int64
+        _ group: [LogSegment], keys: KeyMap, directory: String, now: Int64, deleteRetentionMs: Int64
     ) throws -> (path: String, removed: Int, tombstoneExpiry: Int64) {
         let path = directory + "/" + LogSegment.fileName(group[0].baseOffset, cleanedSuffix)
         try FileSystem.remove(path)
@@ -95,15 +120,20 @@ enum LogCleaner {
         var removed = 0
         var tombstoneExpiry = Int64.max
         for segment in group {
-            let expiry = segment.maxTimestamp < 0 ? Int64.max : segment.maxTimestamp &+ deleteRetentionMs
+            // A tombstone's age runs from its segment's newest record or last write, whichever is later: records
+            // can carry old timestamps (mirrored data), and a delete must still reach consumers that lag behind.
+            let written = max(segment.maxTimestamp, (try? segment.log.lastModifiedMs()) ?? now)
+            let (sum, overflow) = written.addingReportingOverflow(deleteRetentionMs)
+            let expiry = overflow ? Int64.max : sum
             try forEachBatch(in: segment) { batch in
                 var kept: RecordBatch? = batch
                 if isCompactable(batch) {
                     kept = try batch.retaining { _, record in
                         guard let key = record.key else { return true }
                         let offset = batch.baseOffset + Int64(record.offsetDelta)
-                        if let last = latest[Array(key.readableBytesView)], last > offset { return false }
-                        if record.value == nil {
+                        let bytes = Array(key.readableBytesView)
+                        if let last = keys.latest[bytes], last > offset { return false }
+                        if record.value == nil && !keys.transactional.contains(bytes) {
                             if now >= expiry { return false }
                             tombstoneExpiry = min(tombstoneExpiry, expiry)
                         }

@@ -205,7 +205,11 @@ enum FileSystem {
         try file.write(bytes, at: 0)
         try file.sync()
         try self.rename(temporary, path)
-        let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+        self.syncDirectory(String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)]))
+    }
+
+    /// Makes the renames and deletions in `directory` durable (best effort, as a directory fsync can fail harmlessly).
+    static func syncDirectory(_ directory: String) {
         let fd = open(directory.isEmpty ? "." : directory, O_RDONLY | O_CLOEXEC)
         if fd >= 0 {
             fsync(fd)

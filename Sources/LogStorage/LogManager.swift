@@ -17,6 +17,8 @@ public final class LogManager {
     private var logs: [TopicPartition: (log: PartitionLog, directory: String)] = [:]
     /// The high watermarks last checkpointed: what the cleaner may compact below.
     private var highWatermarks: [TopicPartition: Int64] = [:]
+    /// Logs whose cleaning failed (Kafka's uncleanable partitions).
+    private var uncleanable: Set<TopicPartition> = []
     /// Configs of topics that override the default, for their logs present and future.
     private var topicConfigs: [String: LogConfig] = [:]
     private let clock: @Sendable () -> Int64
@@ -178,11 +180,17 @@ public final class LogManager {
     /// Compacts every `cleanup.policy=compact` log below its high watermark as last checkpointed (a log with none
     /// yet is left alone). - Returns: records removed.
     @discardableResult
-    public func compactLogs() throws -> Int {
+    public func compactLogs() -> Int {
         var removed = 0
-        for (partition, entry) in self.logs where entry.log.config.compacts {
+        for (partition, entry) in self.logs where entry.log.config.compacts && !self.uncleanable.contains(partition) {
             guard let highWatermark = self.highWatermarks[partition] else { continue }
-            removed += try entry.log.compact(below: highWatermark) ?? 0
+            do {
+                removed += try entry.log.compact(below: highWatermark) ?? 0
+            } catch {
+                // As Kafka's cleaner marks a partition uncleanable: one bad log must not stop the others' cleaning.
+                self.uncleanable.insert(partition)
+                self.logger.error("log cleaning of \(partition) failed, it is no longer cleaned until a restart: \(error)")
+            }
         }
         return removed
     }

@@ -37,11 +37,7 @@ public actor LogService {
                 return
             }
             if let due = nextCleaning, let interval = self.cleanerInterval, clock.now >= due {
-                do {
-                    try self.manager.compactLogs()
-                } catch {
-                    self.logger.error("log cleaning failed: \(error)")
-                }
+                self.manager.compactLogs()
                 nextCleaning = clock.now + interval
             }
             if clock.now >= nextMaintenance {

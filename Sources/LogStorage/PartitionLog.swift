@@ -340,8 +340,17 @@ public final class PartitionLog {
                 try last.deleteFiles()
                 self.segments.removeLast()
             }
-            let removed = try self.segments.last!.truncate(to: offset)
+            // `offset` in a range the cleaner emptied (no batch holds it): the log end is still `offset`, as in Kafka.
+            let last = self.segments.last!
+            let inGap = try last.position(of: offset).flatMap { try last.batchHeader(at: $0) }.map { $0.baseOffset > offset } ?? true
+            let removed = try last.truncate(to: offset)
             self.logger.info("truncated log to offset \(offset) (\(removed) bytes from the last segment)")
+            if inGap && self.logEndOffset < offset {
+                try self.segments.last!.seal()
+                let segment = try LogSegment(directory: self.directory, baseOffset: offset, config: self.config, create: true)
+                segment.createdAt = self.clock()
+                self.segments.append(segment)
+            }
         }
         self.recoveryPoint = min(self.recoveryPoint, self.logEndOffset)
         try self.leaderEpochs.truncate(fromEnd: self.logEndOffset)
@@ -448,27 +457,29 @@ public final class PartitionLog {
         let dirtyEnough = dirty > 0 && Double(dirty) >= self.config.minCleanableDirtyRatio * Double(total)
         guard dirtyEnough || now >= self.nextTombstoneExpiry else { return nil }
 
-        let latest = try LogCleaner.latestOffsets(in: cleanable)
+        let keys = try LogCleaner.keyMap(of: cleanable)
         var removed = 0
         var tombstoneExpiry = Int64.max
-        var cleaned: [LogSegment] = []
-        for group in LogCleaner.groups(cleanable, maxBytes: self.config.segmentBytes) {
+        // Each group's swap changes the disk at once, so `segments` follows it at once: a later group failing must
+        // not leave objects for files that are gone (a retention delete by path would then remove the new file).
+        var next = 0
+        for group in LogCleaner.groups(cleanable, maxBytes: self.config.segmentBytes, maxIndexBytes: self.config.maxIndexBytes) {
             let result = try LogCleaner.writeCleaned(
-                group, latest: latest, directory: self.directory, now: now, deleteRetentionMs: self.config.deleteRetentionMs)
+                group, keys: keys, directory: self.directory, now: now, deleteRetentionMs: self.config.deleteRetentionMs)
             removed += result.removed
             tombstoneExpiry = min(tombstoneExpiry, result.tombstoneExpiry)
             if result.removed == 0 && group.count == 1 {
                 try FileSystem.remove(result.path)
-                cleaned.append(group[0])
-                continue
+            } else {
+                self.segments.replaceSubrange(next..<(next + group.count), with: [try self.swap(group, with: result.path, now: now)])
             }
-            cleaned.append(try self.swap(group, with: result.path, now: now))
+            next += 1
         }
-        self.segments.replaceSubrange(0..<cleanable.count, with: cleaned)
         self.cleanedUpTo = end
         self.nextTombstoneExpiry = tombstoneExpiry
+        let after = self.segments.prefix(next)
         self.logger.info(
-            "cleaned log up to offset \(end): removed \(removed) records, \(cleanable.count) segments of \(total) bytes now \(cleaned.count) of \(cleaned.reduce(Int64(0)) { $0 + $1.size }) bytes")
+            "cleaned log up to offset \(end): removed \(removed) records, \(cleanable.count) segments of \(total) bytes now \(after.count) of \(after.reduce(Int64(0)) { $0 + $1.size }) bytes")
         return removed
     }
 
@@ -477,13 +488,17 @@ public final class PartitionLog {
         let base = group[0].baseOffset
         let swapPath = self.directory + "/" + LogSegment.fileName(base, LogCleaner.swapSuffix)
         try FileSystem.rename(path, swapPath)
+        // The rename must be durable before the old segments go, or a crash could leave neither.
+        FileSystem.syncDirectory(self.directory)
         // Readers holding a slice of an old segment keep its open file; the names go.
         for segment in group { try segment.deleteFiles() }
         try FileSystem.rename(swapPath, self.directory + "/" + LogSegment.fileName(base, ".log"))
         let segment = try LogSegment(directory: self.directory, baseOffset: base, config: self.config, create: false)
-        _ = try segment.recover()
+        let dropped = try segment.recover()
+        if dropped > 0 { self.logger.error("cleaned segment \(base) had \(dropped) invalid bytes at its end; they were dropped") }
         try segment.seal()
         try segment.flush()
+        FileSystem.syncDirectory(self.directory)
         segment.createdAt = now
         return segment
     }

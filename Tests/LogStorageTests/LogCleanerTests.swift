@@ -1,4 +1,5 @@
 import Foundation
+import KafkaModel
 import KafkaRecords
 @testable import LogStorage
 import NIOCore
@@ -89,6 +90,8 @@ func contents(_ log: PartitionLog) throws -> [(offset: Int64, key: String, value
 
     @Test func aTombstoneRemovesItsKeyAndGoesOnceDeleteRetentionHasPassed() throws {
         let clock = ManualClock()
+        // A tombstone's age also runs from its segment file's last write, which is wall-clock time.
+        clock.advance(wallClockMillis() - clock.read())
         let log = try PartitionLog.open(directory: scratchDirectory(), config: self.compactConfig(), clock: { clock.read() })
         try log.append(try keyed([("gone", "1"), ("kept", "2")], timestamp: clock.read()), leaderEpoch: 0)
         try log.append(try keyed([("gone", nil)], timestamp: clock.read()), leaderEpoch: 0)
@@ -138,6 +141,44 @@ func contents(_ log: PartitionLog) throws -> [(offset: Int64, key: String, value
         #expect(try contents(log).filter { $0.key == "a" }.map(\.offset) == [0, 1, 2])
     }
 
+    @Test func aTombstoneAfterATransactionalValueOfItsKeyStays() throws {
+        let clock = ManualClock()
+        clock.advance(wallClockMillis() - clock.read())
+        let log = try PartitionLog.open(directory: scratchDirectory(), config: self.compactConfig(), clock: { clock.read() })
+        var builder = RecordBatchBuilder()
+        builder.producerId = 7
+        builder.producerEpoch = 0
+        builder.baseSequence = 0
+        builder.isTransactional = true
+        builder.append(timestamp: clock.read(), key: ByteBuffer(string: "t"), value: ByteBuffer(string: "committed"))
+        try log.append(try builder.build(), leaderEpoch: 0)
+        try log.append(try keyed([("t", nil), ("plain", nil)], timestamp: clock.read()), leaderEpoch: 0)
+        for index in 0..<40 { try log.append(try keyed([("filler", "\(index)")], timestamp: clock.read()), leaderEpoch: 0) }
+        clock.advance(5000)
+        try log.compact(below: log.logEndOffset)
+        let keys = try contents(log).map(\.key)
+        #expect(keys.filter { $0 == "t" }.count == 2)
+        #expect(!keys.contains("plain"))
+    }
+
+    @Test func truncatingIntoACleanedAwayRangeKeepsTheLogEndAtTheTarget() throws {
+        let clock = ManualClock()
+        let log = try PartitionLog.open(directory: scratchDirectory(), config: self.compactConfig(), clock: { clock.read() })
+        for index in 0..<60 { try log.append(try keyed([("same", "v\(index)")], timestamp: clock.read()), leaderEpoch: 0) }
+        let bases = log.segmentBaseOffsets
+        #expect(bases.count >= 4)
+        try log.compact(below: bases[3])
+        try log.truncate(to: bases[2])
+        #expect(log.logEndOffset == bases[2])
+        var builder = RecordBatchBuilder()
+        builder.baseOffset = bases[2]
+        builder.partitionLeaderEpoch = 1
+        builder.append(timestamp: clock.read(), key: ByteBuffer(string: "same"), value: ByteBuffer(string: "from the leader"))
+        try log.appendAsFollower(try builder.build())
+        #expect(log.logEndOffset == bases[2] + 1)
+        #expect(try contents(log).map(\.offset) == [bases[2]])
+    }
+
     @Test func anOpenCompletesACleaningCutShortAfterItsSwapFile() throws {
         let directory = scratchDirectory()
         let clock = ManualClock()
@@ -152,8 +193,8 @@ func contents(_ log: PartitionLog) throws -> [(offset: Int64, key: String, value
             _ = try segment.recover()
             return segment
         }
-        let latest = try LogCleaner.latestOffsets(in: group)
-        let result = try LogCleaner.writeCleaned(group, latest: latest, directory: directory, now: clock.read(), deleteRetentionMs: 1000)
+        let keys = try LogCleaner.keyMap(of: group)
+        let result = try LogCleaner.writeCleaned(group, keys: keys, directory: directory, now: clock.read(), deleteRetentionMs: 1000)
         try FileManager.default.moveItem(atPath: result.path, toPath: directory + "/" + LogSegment.fileName(0, LogCleaner.swapSuffix))
         try Data("half".utf8).write(to: URL(fileURLWithPath: directory + "/" + LogSegment.fileName(bases[2], LogCleaner.cleanedSuffix)))
 

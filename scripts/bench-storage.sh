@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Storage benchmark: append throughput of 1 MB batches next to dd on the same disk in the same run (plain and
-# with an fdatasync per batch), sequential read throughput, recovery time of an unclean and a clean 1 GB log.
+# with an fdatasync per batch), sequential read throughput, recovery time of an unclean and a clean 1 GB log,
+# and the log cleaner's rate on a compacted changelog a quarter that size.
 #   scripts/bench-storage.sh [directory (default var/bench)] [megabytes (default 1024)]
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"

@@ -83,8 +83,8 @@ enum TopicConfigs {
         if let value = long("flush.messages") { config.flushMessages = value }
         if let value = long("flush.ms") { config.flushMs = value }
         if let value = overrides["cleanup.policy"] {
-            config.deletesByRetention = cleanupPolicyDeletes(value)
-            config.compacts = value.split(separator: ",").contains { String($0).trimmingWhitespace() == "compact" }
+            config.deletesByRetention = cleanupPolicy(value, includes: "delete")
+            config.compacts = cleanupPolicy(value, includes: "compact")
         }
         if let value = long("delete.retention.ms") { config.deleteRetentionMs = value }
         if let value = overrides["min.cleanable.dirty.ratio"].flatMap({ Double($0.trimmingWhitespace()) }) { config.minCleanableDirtyRatio = value }
@@ -92,8 +92,8 @@ enum TopicConfigs {
         return config
     }
 
-    /// Whether a `cleanup.policy` list (`compact`, `delete`, or both) lets retention delete segments.
-    static func cleanupPolicyDeletes(_ value: String) -> Bool {
-        value.split(separator: ",").contains { String($0).trimmingWhitespace() == "delete" }
+    /// Whether a `cleanup.policy` list (`compact`, `delete`, or both) names `policy`.
+    static func cleanupPolicy(_ value: String, includes policy: String) -> Bool {
+        value.split(separator: ",").contains { String($0).trimmingWhitespace() == policy }
     }
 }

@@ -76,6 +76,24 @@ def test_a_compacted_topic_keeps_the_latest_value_of_each_key_and_drops_tombston
         records, _ = read_all(broker.port, "changelog")
         assert {key for _, key, _ in records} >= {b"k1", b"k2", b"k3", b"k4", b"k5", b"k6", b"filler"}
 
+        # A record without a key is refused, as Kafka refuses it (INVALID_RECORD), and nothing is appended.
+        from confluent_kafka import KafkaError
+        errors = []
+        keyless = Producer({"bootstrap.servers": f"127.0.0.1:{broker.port}", "retries": 0})
+        keyless.produce("changelog", value=b"no key", partition=0, on_delivery=lambda error, _: errors.append(error))
+        keyless.flush(15)
+        assert len(errors) == 1 and errors[0] is not None and errors[0].code() == KafkaError.INVALID_RECORD, errors
+        from kafka import KafkaProducer
+        from kafka.errors import InvalidRecordError
+        python_producer = KafkaProducer(bootstrap_servers=f"127.0.0.1:{broker.port}", retries=0)
+        try:
+            python_producer.send("changelog", value=b"no key", partition=0).get(timeout=15)
+            raise AssertionError("a keyless record was accepted")
+        except InvalidRecordError:
+            pass
+        python_producer.close()
+        assert read_all(broker.port, "changelog")[1] == 480
+
         # The cleaned log survives a restart, and appends continue at the log end.
         broker.kill9()
         broker.restart()

@@ -26,6 +26,7 @@ import NIOCore
 // v10 (KIP-951): a NOT_LEADER_OR_FOLLOWER partition carries the leader and leader epoch this broker knows of, and
 // the response that leader's endpoint, so the client sends its retry there without a metadata round trip first
 // (librdkafka 2.4+ does; it shortens a controlled shutdown's failover by that round trip).
+// cleanup.policy=compact: a record without a key fails the batch with INVALID_RECORD and Kafka's record error.
 // Deviations until later issues: no transactions.
 struct ProduceHandler: KafkaRequestHandler {
     typealias Request = ProduceRequest
@@ -42,6 +43,8 @@ struct ProduceHandler: KafkaRequestHandler {
         var minInsyncReplicas: Int
         /// `nil` is `producer` (keep what was sent).
         var codec: CompressionCodec?
+        /// `log.cleanup.policy` includes `compact`: records need keys.
+        var compacts: Bool
     }
 
     func handle(_ request: ProduceRequest, context: RequestContext) async throws -> ProduceResponse? {
@@ -49,7 +52,7 @@ struct ProduceHandler: KafkaRequestHandler {
         let defaults = self.config.read { config in
             Defaults(
                 messageMaxBytes: Int(config.messageMaxBytes), minInsyncReplicas: Int(config.minInsyncReplicas),
-                codec: CompressionCodec(name: config.compressionType))
+                codec: CompressionCodec(name: config.compressionType), compacts: config.log.compacts)
         }
         for topic in request.topicData {
             var partitions: [ProduceResponse.TopicProduceResponse.PartitionProduceResponse] = []
@@ -97,6 +100,7 @@ struct ProduceHandler: KafkaRequestHandler {
         let isr: [Int32]
         let minInsyncReplicas: Int
         let targetCodec: CompressionCodec?
+        let compacted: Bool
         switch await self.replicas.leadership(partition) {
         case .refused(let code): return fail(code)
         case .leader(let epoch, let currentIsr, let topicConfig):
@@ -108,6 +112,7 @@ struct ProduceHandler: KafkaRequestHandler {
             maxMessageBytes = topicConfig["max.message.bytes"].flatMap { Int($0) } ?? defaults.messageMaxBytes
             // nil: producer. A topic override is parsed only when the topic has one.
             targetCodec = topicConfig["compression.type"].map { CompressionCodec(name: $0) } ?? defaults.codec
+            compacted = topicConfig["cleanup.policy"].map { TopicConfigs.cleanupPolicy($0, includes: "compact") } ?? defaults.compacts
         }
         guard let bytes = data.records, bytes.readableBytes <= maxMessageBytes else {
             return fail(data.records == nil ? .invalidRecord : .messageTooLarge)
@@ -144,6 +149,16 @@ struct ProduceHandler: KafkaRequestHandler {
                 } catch {
                     return fail(.invalidRecord)
                 }
+            }
+        }
+        // As Kafka's LogValidator: the cleaner keeps the latest record per key, so a compacted topic refuses keyless ones.
+        if compacted {
+            guard let records = try? batch.records() else { return fail(.corruptMessage) }
+            if let keyless = records.firstIndex(where: { $0.key == nil }) {
+                let message = "Compacted topic cannot accept message without key in topic partition \(partition)."
+                result.recordErrors = [.init(batchIndex: Int32(keyless), batchIndexErrorMessage: message)]
+                result.errorMessage = message
+                return fail(.invalidRecord)
             }
         }
         do {

@@ -37,6 +37,12 @@ def await_condition(description, condition, timeout=30):
     raise AssertionError(f"timed out waiting until {description} (last error: {last})")
 
 
+def await_logged(broker, text, timeout=10):
+    """Waits until `broker`'s output contains `text`. A broker logs a decision after its ZooKeeper write completes,
+    so a test that has just seen the write (through kazoo) may read the output a moment before the line is there."""
+    await_condition(f"{broker.output.name} has {text!r}", lambda: text in broker.output.read_text(), timeout=timeout)
+
+
 @pytest.fixture(scope="session")
 def zk_connect():
     return _require_env("ZK_CONNECT")

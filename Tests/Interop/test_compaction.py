@@ -1,5 +1,5 @@
 """Log compaction (`cleanup.policy=compact`) against a real `ferry server` and real clients."""
-from conftest import BrokerProcess, await_condition
+from conftest import BrokerProcess, await_condition, await_logged
 
 
 def read_all(port, topic):
@@ -53,7 +53,7 @@ def test_a_compacted_topic_keeps_the_latest_value_of_each_key_and_drops_tombston
             found, _ = read_all(broker.port, "changelog")
             return len(found) < 480 / 4
         await_condition("the cleaner compacts the log", compacted, timeout=40)
-        assert "cleaned log up to offset" in broker.output.read_text()
+        await_logged(broker, "cleaned log up to offset")
         records, end = read_all(broker.port, "changelog")
         assert end == 480
         offsets = [offset for offset, _, _ in records]

@@ -5,7 +5,7 @@ import json
 import time
 
 import pytest
-from conftest import BrokerProcess, await_condition
+from conftest import BrokerProcess, await_condition, await_logged
 
 
 def state(zk_root, broker, topic, partition):
@@ -367,10 +367,10 @@ def test_unclean_election_off_keeps_the_partition_offline_and_on_elects_with_a_l
                                       "--entity-type", "brokers", "--entity-default", "--add-config", "unclean.leader.election.enable=true")
                 assert code == 0, err
                 await_condition("broker 2 is elected uncleanly once allowed", lambda: state(zk_root, brokers[1], "fragile", 0)["leader"] == 2)
-                assert "unclean leader election" in brokers[1].output.read_text()
+                await_logged(brokers[1], "unclean leader election")
             else:
                 await_condition("broker 2 is elected uncleanly", lambda: state(zk_root, brokers[1], "fragile", 0)["leader"] == 2)
-                assert "unclean leader election" in brokers[1].output.read_text()
+                await_logged(brokers[1], "unclean leader election")
         finally:
             for broker in brokers:
                 if broker.process.poll() is None:

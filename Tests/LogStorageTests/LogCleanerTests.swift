@@ -5,9 +5,17 @@ import KafkaRecords
 import NIOCore
 import Testing
 
-/// One batch of keyed records; a `nil` value is a tombstone.
-func keyed(_ records: [(String, String?)], timestamp: Int64, compression: CompressionCodec = .none) throws -> RecordBatch {
+/// One batch of keyed records; a `nil` value is a tombstone. A transactional batch is producer 7's, epoch 0.
+func keyed(
+    _ records: [(String, String?)], timestamp: Int64, compression: CompressionCodec = .none, transactional: Bool = false
+) throws -> RecordBatch {
     var builder = RecordBatchBuilder(compression: compression)
+    if transactional {
+        builder.producerId = 7
+        builder.producerEpoch = 0
+        builder.baseSequence = 0
+        builder.isTransactional = true
+    }
     for (key, value) in records {
         builder.append(timestamp: timestamp, key: ByteBuffer(string: key), value: value.map { ByteBuffer(string: $0) })
     }
@@ -128,14 +136,7 @@ func contents(_ log: PartitionLog) throws -> [(offset: Int64, key: String, value
         let clock = ManualClock()
         let log = try PartitionLog.open(directory: scratchDirectory(), config: self.compactConfig(), clock: { clock.read() })
         try log.append(try keyed([("a", "committed")], timestamp: clock.read()), leaderEpoch: 0)
-        var builder = RecordBatchBuilder()
-        builder.producerId = 7
-        builder.producerEpoch = 0
-        builder.baseSequence = 0
-        builder.isTransactional = true
-        builder.append(timestamp: clock.read(), key: ByteBuffer(string: "a"), value: ByteBuffer(string: "maybe aborted"))
-        builder.append(timestamp: clock.read(), key: ByteBuffer(string: "a"), value: ByteBuffer(string: "again"))
-        try log.append(try builder.build(), leaderEpoch: 0)
+        try log.append(try keyed([("a", "maybe aborted"), ("a", "again")], timestamp: clock.read(), transactional: true), leaderEpoch: 0)
         for index in 0..<40 { try log.append(try keyed([("filler", "\(index)")], timestamp: clock.read()), leaderEpoch: 0) }
         try log.compact(below: log.logEndOffset)
         #expect(try contents(log).filter { $0.key == "a" }.map(\.offset) == [0, 1, 2])
@@ -145,13 +146,7 @@ func contents(_ log: PartitionLog) throws -> [(offset: Int64, key: String, value
         let clock = ManualClock()
         clock.advance(wallClockMillis() - clock.read())
         let log = try PartitionLog.open(directory: scratchDirectory(), config: self.compactConfig(), clock: { clock.read() })
-        var builder = RecordBatchBuilder()
-        builder.producerId = 7
-        builder.producerEpoch = 0
-        builder.baseSequence = 0
-        builder.isTransactional = true
-        builder.append(timestamp: clock.read(), key: ByteBuffer(string: "t"), value: ByteBuffer(string: "committed"))
-        try log.append(try builder.build(), leaderEpoch: 0)
+        try log.append(try keyed([("t", "committed")], timestamp: clock.read(), transactional: true), leaderEpoch: 0)
         try log.append(try keyed([("t", nil), ("plain", nil)], timestamp: clock.read()), leaderEpoch: 0)
         for index in 0..<40 { try log.append(try keyed([("filler", "\(index)")], timestamp: clock.read()), leaderEpoch: 0) }
         clock.advance(5000)

@@ -246,9 +246,11 @@ extension RecordBatch {
     /// The batch with only the records `keep` accepts, as Kafka's log cleaner rewrites a batch: the header (base
     /// offset, last offset delta, timestamps, producer fields, attributes and codec) stays as it was, so offsets and
     /// producer sequences are unchanged and the kept records keep their offset deltas, gaps and all.
-    /// - Returns: `self` when every record is kept, `nil` when none is.
+    /// - Parameter keepEmpty: when no record is kept, return the header alone instead of `nil` (Kafka's
+    ///   `RETAIN_EMPTY`: an idempotent producer's last batch must stay so its sequence survives the cleaning).
+    /// - Returns: `self` when every record is kept, `nil` when none is (unless `keepEmpty`).
     /// - Throws: `RecordBatchError` or `CompressionError` when the records cannot be decoded or compressed.
-    public func retaining(_ keep: (Int, Record) -> Bool) throws -> RecordBatch? {
+    public func retaining(keepEmpty: Bool = false, _ keep: (Int, Record) -> Bool) throws -> RecordBatch? {
         let records = try self.records()
         var encoded = ByteBuffer()
         var kept: Int32 = 0
@@ -257,7 +259,7 @@ extension RecordBatch {
             kept += 1
         }
         if Int(kept) == records.count { return self }
-        if kept == 0 { return nil }
+        if kept == 0 { return keepEmpty ? try self.emptied() : nil }
         let codec = try self.attributes.compressionCodec()
         let body = codec == .none ? encoded : try codec.compress(encoded)
         var buffer = ByteBuffer()
@@ -266,6 +268,20 @@ extension RecordBatch {
         buffer.writeImmutableBuffer(body)
         buffer.setInteger(Int32(Self.headerSize - 12 + body.readableBytes), at: 8, endianness: .big)
         buffer.setInteger(kept, at: 57, endianness: .big)
+        let crc = CRC32C.checksum(buffer.getSlice(at: Self.attributesOffset, length: buffer.readableBytes - Self.attributesOffset)!)
+        buffer.setInteger(crc, at: Self.crcOffset, endianness: .big)
+        return try RecordBatch(buffer)
+    }
+
+    /// The header alone, as Kafka's `DefaultRecordBatch.writeEmptyHeader`: same offsets, producer fields, leader
+    /// epoch and newest timestamp, no records, uncompressed, first timestamp -1.
+    func emptied() throws -> RecordBatch {
+        var buffer = ByteBuffer()
+        buffer.writeImmutableBuffer(self.buffer.getSlice(at: self.buffer.readerIndex, length: Self.headerSize)!)
+        buffer.setInteger(Int32(Self.headerSize - 12), at: 8, endianness: .big)
+        buffer.setInteger(self.attributes.rawValue & ~0x07, at: Self.attributesOffset, endianness: .big)
+        buffer.setInteger(Int64(-1), at: 27, endianness: .big)
+        buffer.setInteger(Int32(0), at: 57, endianness: .big)
         let crc = CRC32C.checksum(buffer.getSlice(at: Self.attributesOffset, length: buffer.readableBytes - Self.attributesOffset)!)
         buffer.setInteger(crc, at: Self.crcOffset, endianness: .big)
         return try RecordBatch(buffer)

@@ -47,6 +47,16 @@ public final class LogFile: @unchecked Sendable {
         return Int64(info.st_mtim.tv_sec) * 1000 + Int64(info.st_mtim.tv_nsec) / 1_000_000
     }
 
+    /// Sets the file's last write time (epoch milliseconds); the last access time is left as it is.
+    public func setLastModified(_ milliseconds: Int64) throws {
+        let omit = (1 << 30) - 2  // UTIME_OMIT, a macro Swift does not import
+        var times = [timespec(tv_sec: 0, tv_nsec: omit),
+                     timespec(tv_sec: Int(milliseconds / 1000), tv_nsec: Int(milliseconds % 1000) * 1_000_000)]
+        guard futimens(self.descriptor, &times) == 0 else {
+            throw LogStorageError(.io, "futimens failed", path: self.path, errno: errno)
+        }
+    }
+
     /// Writes all readable bytes of `buffer` at `offset`.
     public func write(_ buffer: ByteBuffer, at offset: Int64) throws {
         try buffer.withUnsafeReadableBytes { bytes in

@@ -58,5 +58,8 @@ struct ProducerStateManager {
         self.producers[producerId] = entry
     }
 
+    /// The last offset of each producer's last batch: the batches a cleaning keeps even when emptied.
+    var lastOffsets: Set<Int64> { Set(self.producers.values.compactMap { $0.batches.last?.lastOffset }) }
+
     mutating func removeAll() { self.producers = [:] }
 }

@@ -100,6 +100,11 @@ public struct BrokerConfig: Sendable {
             ("log.retention.check.interval.ms", String(self.logRetentionCheckIntervalMs)),
             ("log.cleaner.enable", String(self.logCleanerEnable)),
             ("log.cleaner.backoff.ms", String(self.logCleanerBackoffMs)),
+            ("log.cleanup.policy", TopicConfigs.cleanupPolicy(self.log)),
+            ("log.cleaner.delete.retention.ms", String(self.log.deleteRetentionMs)),
+            ("log.cleaner.min.cleanable.ratio", String(self.log.minCleanableDirtyRatio)),
+            ("log.cleaner.min.compaction.lag.ms", String(self.log.minCompactionLagMs)),
+            ("log.cleaner.max.compaction.lag.ms", String(self.log.maxCompactionLagMs)),
             ("log.flush.interval.messages", String(self.log.flushMessages)),
             ("log.flush.interval.ms", self.given["log.flush.interval.ms"]),
             ("log.message.timestamp.type", self.log.useLogAppendTime ? "LogAppendTime" : "CreateTime"),
@@ -242,6 +247,12 @@ public struct BrokerConfig: Sendable {
         "log.cleaner.enable": { config, key, value throws(BrokerConfigError) in config.logCleanerEnable = try boolean(key, value) },
         "log.cleaner.backoff.ms": { config, key, value throws(BrokerConfigError) in config.logCleanerBackoffMs = try integer(key, value, 0...Int64.max) },
         "log.cleaner.delete.retention.ms": { config, key, value throws(BrokerConfigError) in config.log.deleteRetentionMs = try integer(key, value, 0...Int64.max) },
+        "log.cleaner.min.compaction.lag.ms": { config, key, value throws(BrokerConfigError) in
+            config.log.minCompactionLagMs = try integer(key, value, 0...Int64.max)
+        },
+        "log.cleaner.max.compaction.lag.ms": { config, key, value throws(BrokerConfigError) in
+            config.log.maxCompactionLagMs = try integer(key, value, 1...Int64.max)
+        },
         "log.cleaner.min.cleanable.ratio": { config, key, value throws(BrokerConfigError) in
             guard let ratio = Double(value), ratio >= 0, ratio <= 1 else { throw BrokerConfigError(key: key, value: value, allowed: "a number from 0 to 1") }
             config.log.minCleanableDirtyRatio = ratio

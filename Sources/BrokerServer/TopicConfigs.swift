@@ -36,11 +36,11 @@ enum TopicConfigs {
         "max.message.bytes": { String($0.messageMaxBytes) },
         "index.interval.bytes": { String($0.log.indexIntervalBytes) },
         "delete.retention.ms": { String($0.log.deleteRetentionMs) },
-        "min.compaction.lag.ms": constant("0"),
-        "max.compaction.lag.ms": constant(String(Int64.max)),
+        "min.compaction.lag.ms": { String($0.log.minCompactionLagMs) },
+        "max.compaction.lag.ms": { String($0.log.maxCompactionLagMs) },
         "file.delete.delay.ms": constant("60000"),
-        "min.cleanable.dirty.ratio": { $0.given["log.cleaner.min.cleanable.ratio"] ?? "0.5" },
-        "cleanup.policy": { $0.given["log.cleanup.policy"] ?? "delete" },
+        "min.cleanable.dirty.ratio": { String($0.log.minCleanableDirtyRatio) },
+        "cleanup.policy": { cleanupPolicy($0.log) },
         "unclean.leader.election.enable": { String($0.uncleanLeaderElectionEnable) },
         "min.insync.replicas": { String($0.minInsyncReplicas) },
         "compression.type": { $0.compressionType },
@@ -87,9 +87,16 @@ enum TopicConfigs {
             config.compacts = cleanupPolicy(value, includes: "compact")
         }
         if let value = long("delete.retention.ms") { config.deleteRetentionMs = value }
+        if let value = long("min.compaction.lag.ms") { config.minCompactionLagMs = value }
+        if let value = long("max.compaction.lag.ms") { config.maxCompactionLagMs = value }
         if let value = overrides["min.cleanable.dirty.ratio"].flatMap({ Double($0.trimmingWhitespace()) }) { config.minCleanableDirtyRatio = value }
         if let value = overrides["message.timestamp.type"] { config.useLogAppendTime = value.trimmingWhitespace() == "LogAppendTime" }
         return config
+    }
+
+    /// A log's `cleanup.policy` as Kafka lists it.
+    static func cleanupPolicy(_ config: LogConfig) -> String {
+        [config.compacts ? "compact" : nil, config.deletesByRetention ? "delete" : nil].compactMap { $0 }.joined(separator: ",")
     }
 
     /// Whether a `cleanup.policy` list (`compact`, `delete`, or both) names `policy`.

@@ -87,7 +87,9 @@ public enum TopicConfigRules {
     public static let dynamicBrokerKeys: Set<String> = [
         "log.segment.bytes", "log.roll.ms", "log.index.size.max.bytes", "log.index.interval.bytes", "log.flush.interval.messages",
         "log.flush.interval.ms", "log.retention.bytes", "log.retention.ms", "log.message.timestamp.type", "message.max.bytes",
-        "min.insync.replicas", "unclean.leader.election.enable", "compression.type",
+        "min.insync.replicas", "unclean.leader.election.enable", "compression.type", "log.cleanup.policy",
+        "log.cleaner.delete.retention.ms", "log.cleaner.min.cleanable.ratio", "log.cleaner.min.compaction.lag.ms",
+        "log.cleaner.max.compaction.lag.ms",
     ]
 
     /// Checks dynamic broker configs (`entity`: a broker id, or empty for the cluster default): only

@@ -17,29 +17,95 @@ import NIOCore
 /// `<base>.log.swap`, the old segments are deleted, and the swap becomes `<base>.log`. An open finding a `.swap`
 /// completes it (`completeInterruptedSwaps`); a `.cleaned` file is an unfinished cleaning and is deleted.
 ///
+/// A cleaning runs in three steps so the slow middle one does not hold the log's owner (the storage actor, which
+/// every produce and fetch goes through): `PartitionLog.planCompaction` picks the segments and snapshots what the
+/// cleaning needs of them (`Plan`), `run` reads them and writes the cleaned files without touching the log object
+/// (the segments are sealed, so their bytes do not change), and `PartitionLog.finishCompaction` swaps the files in
+/// only if the log still holds those very segments and nothing truncated or trimmed it meanwhile.
+///
 /// Deviation: the clean/dirty boundary is kept in memory, not in a `cleaner-offset-checkpoint`, so the first
 /// cleaning after a restart reads every cleanable segment again.
 enum LogCleaner {
     static let cleanedSuffix = ".log.cleaned"
     static let swapSuffix = ".log.swap"
 
-    /// The outcome of one cleaning of a log.
-    struct Outcome {
-        var segmentsBefore = 0
-        var segmentsAfter = 0
-        var bytesBefore: Int64 = 0
-        var bytesAfter: Int64 = 0
-        var recordsRemoved = 0
+    /// A sealed segment as a cleaning reads it: its file, of which the first `size` bytes no longer change, and what
+    /// dates it.
+    struct SegmentSnapshot: Sendable {
+        var baseOffset: Int64
+        /// Shared with the log's segment, which compares it by identity when the cleaning is applied.
+        var file: LogFile
+        var size: Int64
+        var lastModified: Int64
+        /// The newest record timestamp, -1 if none.
+        var maxTimestamp: Int64
+    }
+
+    /// One cleaning of one log: what `run` needs, taken on the log's owner.
+    struct Plan: Sendable {
+        var directory: String
+        /// The cleanable segments, in runs that each become one segment.
+        var groups: [[SegmentSnapshot]]
+        /// The last offsets of the idempotent producers' last batches (kept even when emptied).
+        var producersLastOffsets: Set<Int64>
+        var now: Int64
+        var deleteRetentionMs: Int64
+        /// Where the cleaned range ends: the next clean/dirty boundary.
+        var end: Int64
+        /// The log's `structureVersion` when planned.
+        var structureVersion: Int
+
+        var segments: [SegmentSnapshot] { self.groups.flatMap { $0 } }
+    }
+
+    /// What `run` wrote for one group of a plan.
+    struct CleanedGroup: Sendable {
+        var path: String
+        var removed: Int
         /// When the earliest tombstone kept may go (`Int64.max` if none was kept).
-        var nextTombstoneExpiry: Int64 = .max
+        var tombstoneExpiry: Int64
+    }
+
+    /// Runs `plan` away from the storage actor (a `@concurrent` function runs on the global executor), so produces
+    /// and fetches go on meanwhile. Cancellation stops it between batches, with `CancellationError`.
+    @concurrent
+    static func clean(_ plan: Plan) async throws -> [CleanedGroup] {
+        try run(plan, isCancelled: { Task.isCancelled })
+    }
+
+    /// Reads the plan's segments and writes one `.cleaned` file per group (removed again if `run` fails).
+    static func run(_ plan: Plan, isCancelled: () -> Bool = { false }) throws -> [CleanedGroup] {
+        var written: [CleanedGroup] = []
+        do {
+            let keys = try keyMap(of: plan.segments, isCancelled: isCancelled)
+            for group in plan.groups {
+                written.append(try writeCleaned(group, keys: keys, plan: plan, isCancelled: isCancelled))
+            }
+            return written
+        } catch {
+            discard(written)
+            try? FileSystem.remove(plan.directory + "/" + LogSegment.fileName(plan.groups[written.count][0].baseOffset, cleanedSuffix))
+            throw error
+        }
+    }
+
+    /// Deletes the files of cleaned groups that will not be swapped in.
+    static func discard(_ cleaned: some Sequence<CleanedGroup>) {
+        for group in cleaned { try? FileSystem.remove(group.path) }
     }
 
     /// Calls `body` with every batch of `segment`, in order.
-    static func forEachBatch(in segment: LogSegment, _ body: (RecordBatch) throws -> Void) throws {
+    static func forEachBatch(in segment: SegmentSnapshot, isCancelled: () -> Bool, _ body: (RecordBatch) throws -> Void) throws {
         var position: Int64 = 0
-        while let header = try segment.batchHeader(at: position) {
-            try body(RecordBatch(try segment.log.read(at: position, length: header.size)))
-            position += Int64(header.size)
+        while position + Int64(RecordBatch.headerSize) <= segment.size {
+            if isCancelled() { throw CancellationError() }
+            guard let length = try segment.file.read(at: position + 8, length: 4).getInteger(at: 0, endianness: .big, as: Int32.self),
+                  length > 0, position + 12 + Int64(length) <= segment.size
+            else {
+                throw LogStorageError(.corruptFile, "no whole batch at position \(position)", path: segment.file.path)
+            }
+            try body(RecordBatch(try segment.file.read(at: position, length: 12 + Int(length))))
+            position += 12 + Int64(length)
         }
     }
 
@@ -58,10 +124,10 @@ enum LogCleaner {
     }
 
     /// The keys of `segments`.
-    static func keyMap(of segments: [LogSegment]) throws -> KeyMap {
+    static func keyMap(of segments: [SegmentSnapshot], isCancelled: () -> Bool = { false }) throws -> KeyMap {
         var map = KeyMap()
         for segment in segments {
-            try forEachBatch(in: segment) { batch in
+            try forEachBatch(in: segment, isCancelled: isCancelled) { batch in
                 let compactable = isCompactable(batch)
                 if !compactable && batch.attributes.isControl { return }
                 for record in try batch.records() {
@@ -108,12 +174,18 @@ enum LogCleaner {
         return groups
     }
 
-    /// Writes the records of `group` that survive to `<base>.log.cleaned` in `directory`, fsynced.
-    /// - Returns: the file's path, records removed, and the earliest expiry of a tombstone kept.
+    /// Writes the records of `group` that survive to `<base>.log.cleaned` in the log's directory, fsynced, with the
+    /// last write time of the group's newest segment (as Kafka's `Cleaner.cleanSegments`): a tombstone's age and
+    /// ListOffsets v0 date a segment by it, and a rewrite must not make old data look new.
+    ///
+    /// A batch that is an idempotent producer's last in the log is kept as an empty batch when none of its records
+    /// survive (Kafka's `RETAIN_EMPTY`): a replica rebuilding the producer state from the cleaned log must still
+    /// learn the producer's last sequence, or the producer's next batch is refused as out of order once that
+    /// replica leads.
     static func writeCleaned(
-        _ group: [LogSegment], keys: KeyMap, directory: String, now: Int64, deleteRetentionMs: Int64
-    ) throws -> (path: String, removed: Int, tombstoneExpiry: Int64) {
-        let path = directory + "/" + LogSegment.fileName(group[0].baseOffset, cleanedSuffix)
+        _ group: [SegmentSnapshot], keys: KeyMap, plan: Plan, isCancelled: () -> Bool = { false }
+    ) throws -> CleanedGroup {
+        let path = plan.directory + "/" + LogSegment.fileName(group[0].baseOffset, cleanedSuffix)
         try FileSystem.remove(path)
         let file = try LogFile(path: path, create: true)
         var position: Int64 = 0
@@ -122,19 +194,20 @@ enum LogCleaner {
         for segment in group {
             // A tombstone's age runs from its segment's newest record or last write, whichever is later: records
             // can carry old timestamps (mirrored data), and a delete must still reach consumers that lag behind.
-            let written = max(segment.maxTimestamp, (try? segment.log.lastModifiedMs()) ?? now)
-            let (sum, overflow) = written.addingReportingOverflow(deleteRetentionMs)
+            let written = max(segment.maxTimestamp, segment.lastModified)
+            let (sum, overflow) = written.addingReportingOverflow(plan.deleteRetentionMs)
             let expiry = overflow ? Int64.max : sum
-            try forEachBatch(in: segment) { batch in
+            try forEachBatch(in: segment, isCancelled: isCancelled) { batch in
                 var kept: RecordBatch? = batch
                 if isCompactable(batch) {
-                    kept = try batch.retaining { _, record in
+                    let keepEmpty = batch.producerId >= 0 && plan.producersLastOffsets.contains(batch.lastOffset)
+                    kept = try batch.retaining(keepEmpty: keepEmpty) { _, record in
                         guard let key = record.key else { return true }
                         let offset = batch.baseOffset + Int64(record.offsetDelta)
                         let bytes = Array(key.readableBytesView)
                         if let last = keys.latest[bytes], last > offset { return false }
                         if record.value == nil && !keys.transactional.contains(bytes) {
-                            if now >= expiry { return false }
+                            if plan.now >= expiry { return false }
                             tombstoneExpiry = min(tombstoneExpiry, expiry)
                         }
                         return true
@@ -146,8 +219,9 @@ enum LogCleaner {
                 position += Int64(kept.sizeInBytes)
             }
         }
+        try file.setLastModified(group.last!.lastModified)
         try file.sync()
-        return (path, removed, tombstoneExpiry)
+        return CleanedGroup(path: path, removed: removed, tombstoneExpiry: tombstoneExpiry)
     }
 
     /// Finishes cleanings cut short after their `.swap` was complete, and deletes unfinished `.cleaned` files:

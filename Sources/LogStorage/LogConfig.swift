@@ -22,12 +22,22 @@ public struct LogConfig: Hashable, Sendable {
     public var minCleanableDirtyRatio: Double = 0.5
     /// `delete.retention.ms`: how long a tombstone (null value) outlives the segment's newest record (default 1 day).
     public var deleteRetentionMs: Int64 = 24 * 3_600_000
+    /// `min.compaction.lag.ms`: a record stays uncompacted at least this long after it was written (its segment's
+    /// newest timestamp), so consumers see every update of that age (default 0).
+    public var minCompactionLagMs: Int64 = 0
+    /// `max.compaction.lag.ms`: a record is compacted at most this long after it was written, whatever the dirty
+    /// ratio; the active segment of a compacted log also rolls after this long (default: no limit).
+    public var maxCompactionLagMs: Int64 = .max
     /// `flush.messages`: fsync after this many appended records (default: never; the page cache decides).
     public var flushMessages: Int64 = Int64.max
     /// `flush.ms`: fsync when the last flush is this old (default: never).
     public var flushMs: Int64 = Int64.max
     /// `message.timestamp.type`: CreateTime keeps producer timestamps; LogAppendTime stamps the broker's.
     public var useLogAppendTime = false
+
+    /// How long the active segment may live before it rolls: `segment.ms`, or `max.compaction.lag.ms` if a
+    /// compacted log's is shorter, since the cleaner never touches the active segment (Kafka's `maxSegmentMs`).
+    public var rollMs: Int64 { self.compacts ? min(self.segmentMs, self.maxCompactionLagMs) : self.segmentMs }
 
     public init() {}
 }

@@ -19,6 +19,8 @@ public final class LogManager {
     private var highWatermarks: [TopicPartition: Int64] = [:]
     /// Logs whose cleaning failed (Kafka's uncleanable partitions).
     private var uncleanable: Set<TopicPartition> = []
+    /// Set by `shutdown`: a cleaning that finishes afterwards is not applied.
+    private var isShutDown = false
     /// Configs of topics that override the default, for their logs present and future.
     private var topicConfigs: [String: LogConfig] = [:]
     private let clock: @Sendable () -> Int64
@@ -177,22 +179,57 @@ public final class LogManager {
         try self.logs.values.reduce(0) { $0 + (try $1.log.applyRetention()) }
     }
 
-    /// Compacts every `cleanup.policy=compact` log below its high watermark as last checkpointed (a log with none
-    /// yet is left alone). - Returns: records removed.
+    /// The `cleanup.policy=compact` logs the cleaner looks at, in partition order: those with a checkpointed high
+    /// watermark (a log with none yet is left alone) whose cleaning has not failed.
+    func cleaningCandidates() -> [TopicPartition] {
+        self.logs.filter { $0.value.log.config.compacts && self.highWatermarks[$0.key] != nil && !self.uncleanable.contains($0.key) }
+            .keys.sorted()
+    }
+
+    /// The cleaning due for `partition`'s log below its last checkpointed high watermark, if any.
+    func planCleaning(_ partition: TopicPartition) -> LogCleaner.Plan? {
+        guard !self.isShutDown, let log = self.logs[partition]?.log, let highWatermark = self.highWatermarks[partition] else { return nil }
+        do {
+            return try log.planCompaction(below: highWatermark)
+        } catch {
+            self.markUncleanable(partition, error)
+            return nil
+        }
+    }
+
+    /// Applies what `LogCleaner.run` made of `plan` to `partition`'s log, if it is still there and still holds the
+    /// planned segments. - Returns: records removed.
+    @discardableResult
+    func finishCleaning(_ partition: TopicPartition, plan: LogCleaner.Plan, outcome: Result<[LogCleaner.CleanedGroup], any Error>) -> Int {
+        // A log deleted (or deleted and created again) meanwhile is not the log of the plan.
+        guard !self.isShutDown, let log = self.logs[partition]?.log, log.directory == plan.directory else {
+            if case .success(let cleaned) = outcome { LogCleaner.discard(cleaned) }
+            return 0
+        }
+        do {
+            return try log.finishCompaction(plan, cleaned: try outcome.get()) ?? 0
+        } catch is CancellationError {
+            return 0
+        } catch {
+            self.markUncleanable(partition, error)
+            return 0
+        }
+    }
+
+    /// As Kafka's cleaner marks a partition uncleanable: one bad log must not stop the others' cleaning.
+    private func markUncleanable(_ partition: TopicPartition, _ error: any Error) {
+        self.uncleanable.insert(partition)
+        self.logger.error("log cleaning of \(partition) failed, it is no longer cleaned until a restart: \(error)")
+    }
+
+    /// Compacts every log the cleaner looks at, each in one go (`LogService` runs the slow step off its actor).
+    /// - Returns: records removed.
     @discardableResult
     public func compactLogs() -> Int {
-        var removed = 0
-        for (partition, entry) in self.logs where entry.log.config.compacts && !self.uncleanable.contains(partition) {
-            guard let highWatermark = self.highWatermarks[partition] else { continue }
-            do {
-                removed += try entry.log.compact(below: highWatermark) ?? 0
-            } catch {
-                // As Kafka's cleaner marks a partition uncleanable: one bad log must not stop the others' cleaning.
-                self.uncleanable.insert(partition)
-                self.logger.error("log cleaning of \(partition) failed, it is no longer cleaned until a restart: \(error)")
-            }
+        self.cleaningCandidates().reduce(0) { removed, partition in
+            guard let plan = self.planCleaning(partition) else { return removed }
+            return removed + self.finishCleaning(partition, plan: plan, outcome: Result { try LogCleaner.run(plan) })
         }
-        return removed
     }
 
     /// The periodic work of `log.retention.check.interval.ms`: retention, due `flush.ms` flushes, checkpoints.
@@ -232,6 +269,7 @@ public final class LogManager {
 
     /// Flushes and closes every log, writes the checkpoints and the clean-shutdown marker.
     public func shutdown() throws {
+        self.isShutDown = true
         for (log, _) in self.logs.values { try log.close() }
         try self.checkpoint()
         for directory in self.logDirectories {

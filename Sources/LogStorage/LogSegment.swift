@@ -94,12 +94,13 @@ final class LogSegment {
 
     /// True when the next batch (`bytes` long, newest timestamp `batchTimestamp`) should go to a new segment:
     /// `segment.bytes`, a full index, offsets beyond the index's 32-bit range, or `segment.ms` measured as Kafka
-    /// does, from the segment's first batch timestamp to the new batch's (wall clock only without timestamps).
+    /// does, from the segment's first batch timestamp to the new batch's (wall clock only without timestamps);
+    /// `max.compaction.lag.ms` too for a compacted log.
     func shouldRoll(adding bytes: Int, batchTimestamp: Int64, now: Int64) -> Bool {
         guard !self.isEmpty else { return false }
         let waited = self.firstBatchTimestamp >= 0 ? batchTimestamp - self.firstBatchTimestamp : now - self.createdAt
         return self.size + Int64(bytes) > Int64(self.config.segmentBytes) || self.index.isFull || self.timeIndex.isFull
-            || waited > self.config.segmentMs
+            || waited > self.config.rollMs
             || self.nextOffset - self.baseOffset > Int64(UInt32.max) - 1
     }
 

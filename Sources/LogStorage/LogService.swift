@@ -3,7 +3,7 @@ import Logging
 
 /// The broker's storage as an actor: it owns the `LogManager` and its logs, serializes every access to them,
 /// and runs the periodic maintenance (retention, `flush.ms` flushes, checkpoints) every
-/// `log.retention.check.interval.ms` while `run()` is running.
+/// `log.retention.check.interval.ms` and the log cleaner every `log.cleaner.backoff.ms` while `run()` is running.
 public actor LogService {
     private let manager: LogManager
     private let maintenanceInterval: Duration
@@ -37,7 +37,7 @@ public actor LogService {
                 return
             }
             if let due = nextCleaning, let interval = self.cleanerInterval, clock.now >= due {
-                self.manager.compactLogs()
+                await self.cleanLogs()
                 nextCleaning = clock.now + interval
             }
             if clock.now >= nextMaintenance {
@@ -49,6 +49,23 @@ public actor LogService {
                 }
                 nextMaintenance = clock.now + self.maintenanceInterval
             }
+        }
+    }
+
+    /// Cleans the compacted logs that are due, one after the other. Each cleaning is planned and applied on this
+    /// actor, but reads and writes its files off it (`LogCleaner.clean`), so produces and fetches, which all go
+    /// through this actor, are not held up by a cleaning of many segments.
+    private func cleanLogs() async {
+        for partition in self.manager.cleaningCandidates() {
+            guard !Task.isCancelled else { return }
+            guard let plan = self.manager.planCleaning(partition) else { continue }
+            let outcome: Result<[LogCleaner.CleanedGroup], any Error>
+            do {
+                outcome = .success(try await LogCleaner.clean(plan))
+            } catch {
+                outcome = .failure(error)
+            }
+            self.manager.finishCleaning(partition, plan: plan, outcome: outcome)
         }
     }
 

@@ -53,6 +53,9 @@ public final class PartitionLog {
     /// only, so a restart cleans once more), and when a tombstone kept by then may go.
     private var cleanedUpTo: Int64 = -1
     private var nextTombstoneExpiry: Int64 = .max
+    /// Moves with every change that removes or rewrites data below the active segment (truncation, DeleteRecords,
+    /// retention, a cleaning's swap): a cleaning planned before one is abandoned (`finishCompaction`).
+    private var structureVersion = 0
     private let clock: @Sendable () -> Int64
     private let logger: Logger
 
@@ -331,6 +334,7 @@ public final class PartitionLog {
     /// Removes every record at or after `offset` (a follower matching its leader's log).
     public func truncate(to offset: Int64) throws {
         guard offset < self.logEndOffset else { return }
+        self.structureVersion += 1
         if offset <= self.segments.first!.baseOffset {
             for segment in self.segments { try segment.deleteFiles() }
             self.segments = [try LogSegment(directory: self.directory, baseOffset: offset, config: self.config, create: true)]
@@ -360,6 +364,7 @@ public final class PartitionLog {
 
     /// Deletes everything and starts empty at `offset` (a follower whose leader's log now starts past its end).
     public func truncateFullyAndStart(at offset: Int64) throws {
+        self.structureVersion += 1
         for segment in self.segments { try segment.deleteFiles() }
         self.segments = [try LogSegment(directory: self.directory, baseOffset: offset, config: self.config, create: true)]
         self.logStartOffset = offset
@@ -416,6 +421,7 @@ public final class PartitionLog {
             throw LogStorageError(.offsetOutOfRange, "cannot delete records before \(offset), past the log end \(self.logEndOffset)")
         }
         self.logStartOffset = offset
+        self.structureVersion += 1
         if offset == self.logEndOffset && !self.segments.last!.isEmpty { try self.roll(at: offset) }
         _ = try self.deleteSegments { segment, _ in segment.nextOffset <= offset }
         self.checkInvariant()
@@ -443,43 +449,97 @@ public final class PartitionLog {
         return deleted
     }
 
-    /// Compacts the log if it is `cleanup.policy=compact` and enough of it is new (`min.cleanable.dirty.ratio`) or a
-    /// kept tombstone is due: see `LogCleaner`. Only segments wholly below `highWatermark` are cleaned.
+    /// Compacts the log if it is `cleanup.policy=compact` and enough of it is new (`min.cleanable.dirty.ratio`), a
+    /// dirty record is `max.compaction.lag.ms` old, or a kept tombstone is due: see `LogCleaner`. Only segments
+    /// wholly below `highWatermark` and at least `min.compaction.lag.ms` old are cleaned. The three steps at once;
+    /// the broker's storage runs the middle one away from the log's owner.
     /// - Returns: how many records were removed; `nil` if the log was not cleaned.
     @discardableResult
     public func compact(below highWatermark: Int64) throws -> Int? {
+        guard let plan = try self.planCompaction(below: highWatermark) else { return nil }
+        return try self.finishCompaction(plan, cleaned: try LogCleaner.run(plan))
+    }
+
+    /// The cleaning due now, if any (the first step of `compact`).
+    func planCompaction(below highWatermark: Int64) throws -> LogCleaner.Plan? {
         guard self.config.compacts else { return nil }
         let now = self.clock()
-        let cleanable = Array(self.segments.dropLast().prefix { $0.nextOffset <= highWatermark })
+        // Kafka's firstUncleanableOffset: the active segment, the first segment reaching the high watermark, and the
+        // first segment with a record younger than min.compaction.lag.ms (dated by its newest timestamp, or its file's
+        // last write without one) bound the cleanable range.
+        let youngest = now.subtractingReportingOverflow(self.config.minCompactionLagMs)
+        let cleanable = try Array(self.segments.dropLast().prefix { segment in
+            guard segment.nextOffset <= highWatermark else { return false }
+            guard self.config.minCompactionLagMs > 0 else { return true }
+            let newest = segment.maxTimestamp >= 0 ? segment.maxTimestamp : try segment.log.lastModifiedMs()
+            return !youngest.overflow && newest <= youngest.partialValue
+        })
         guard let end = cleanable.last?.nextOffset else { return nil }
         let total = cleanable.reduce(Int64(0)) { $0 + $1.size }
-        let dirty = cleanable.filter { $0.baseOffset >= self.cleanedUpTo }.reduce(Int64(0)) { $0 + $1.size }
+        let dirtySegments = cleanable.filter { $0.baseOffset >= self.cleanedUpTo }
+        let dirty = dirtySegments.reduce(Int64(0)) { $0 + $1.size }
         let dirtyEnough = dirty > 0 && Double(dirty) >= self.config.minCleanableDirtyRatio * Double(total)
-        guard dirtyEnough || now >= self.nextTombstoneExpiry else { return nil }
+        // max.compaction.lag.ms: the oldest dirty record (its segment's first batch) must not wait longer for a
+        // cleaning, whatever the ratio (Kafka's maxCompactionDelay).
+        let overdue = dirtySegments.first.map { first in
+            first.firstBatchTimestamp >= 0 && self.config.maxCompactionLagMs != .max
+                && now - first.firstBatchTimestamp > self.config.maxCompactionLagMs
+        } ?? false
+        guard dirtyEnough || overdue || now >= self.nextTombstoneExpiry else { return nil }
+        let groups = try LogCleaner.groups(cleanable, maxBytes: self.config.segmentBytes, maxIndexBytes: self.config.maxIndexBytes).map { group in
+            try group.map { segment in
+                LogCleaner.SegmentSnapshot(
+                    baseOffset: segment.baseOffset, file: segment.log, size: segment.size,
+                    lastModified: try segment.log.lastModifiedMs(), maxTimestamp: segment.maxTimestamp)
+            }
+        }
+        return LogCleaner.Plan(
+            directory: self.directory, groups: groups, producersLastOffsets: self.producerState.lastOffsets, now: now,
+            deleteRetentionMs: self.config.deleteRetentionMs, end: end, structureVersion: self.structureVersion)
+    }
 
-        let keys = try LogCleaner.keyMap(of: cleanable)
+    /// Swaps in what `LogCleaner.run` wrote for `plan` (the last step of `compact`), or deletes it if the log no
+    /// longer holds the planned segments or was truncated or trimmed since the plan.
+    /// - Returns: how many records were removed; `nil` if the cleaning was abandoned.
+    func finishCompaction(_ plan: LogCleaner.Plan, cleaned: [LogCleaner.CleanedGroup]) throws -> Int? {
+        let planned = plan.segments
+        guard plan.structureVersion == self.structureVersion,
+              let first = self.segments.firstIndex(where: { $0.log === planned[0].file }),
+              first + planned.count < self.segments.count,
+              zip(self.segments[first...], planned).allSatisfy({ $0.log === $1.file && $0.size == $1.size })
+        else {
+            LogCleaner.discard(cleaned)
+            self.logger.info("abandoned a cleaning up to offset \(plan.end): the log was truncated or trimmed meanwhile")
+            return nil
+        }
+        self.structureVersion += 1
+        let before = planned.reduce(Int64(0)) { $0 + $1.size }
         var removed = 0
         var tombstoneExpiry = Int64.max
         // Each group's swap changes the disk at once, so `segments` follows it at once: a later group failing must
         // not leave objects for files that are gone (a retention delete by path would then remove the new file).
-        var next = 0
-        for group in LogCleaner.groups(cleanable, maxBytes: self.config.segmentBytes, maxIndexBytes: self.config.maxIndexBytes) {
-            let result = try LogCleaner.writeCleaned(
-                group, keys: keys, directory: self.directory, now: now, deleteRetentionMs: self.config.deleteRetentionMs)
+        var next = first
+        for (index, (group, result)) in zip(plan.groups, cleaned).enumerated() {
             removed += result.removed
             tombstoneExpiry = min(tombstoneExpiry, result.tombstoneExpiry)
-            if result.removed == 0 && group.count == 1 {
-                try FileSystem.remove(result.path)
-            } else {
-                self.segments.replaceSubrange(next..<(next + group.count), with: [try self.swap(group, with: result.path, now: now)])
+            do {
+                if result.removed == 0 && group.count == 1 {
+                    try FileSystem.remove(result.path)
+                } else {
+                    let replaced = Array(self.segments[next..<(next + group.count)])
+                    self.segments.replaceSubrange(next..<(next + group.count), with: [try self.swap(replaced, with: result.path, now: plan.now)])
+                }
+            } catch {
+                LogCleaner.discard(cleaned[(index + 1)...])
+                throw error
             }
             next += 1
         }
-        self.cleanedUpTo = end
+        self.cleanedUpTo = plan.end
         self.nextTombstoneExpiry = tombstoneExpiry
-        let after = self.segments.prefix(next)
+        let after = self.segments[first..<next]
         self.logger.info(
-            "cleaned log up to offset \(end): removed \(removed) records, \(cleanable.count) segments of \(total) bytes now \(after.count) of \(after.reduce(Int64(0)) { $0 + $1.size }) bytes")
+            "cleaned log up to offset \(plan.end): removed \(removed) records, \(planned.count) segments of \(before) bytes now \(after.count) of \(after.reduce(Int64(0)) { $0 + $1.size }) bytes")
         return removed
     }
 
@@ -508,6 +568,7 @@ public final class PartitionLog {
         var count = 0
         while self.segments.count > 1, predicate(self.segments[0], count) {
             let segment = self.segments.removeFirst()
+            self.structureVersion += 1
             try segment.deleteFiles()
             count += 1
             self.logger.info("deleted log segment \(segment.baseOffset) (\(segment.size) bytes, offsets up to \(segment.nextOffset - 1))")

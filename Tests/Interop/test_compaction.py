@@ -1,5 +1,8 @@
 """Log compaction (`cleanup.policy=compact`) against a real `ferry server` and real clients."""
+import time
+
 from conftest import BrokerProcess, await_condition, await_logged
+from test_tools import tool
 
 
 def read_all(port, topic):
@@ -20,15 +23,34 @@ def read_all(port, topic):
     return records, end
 
 
-def test_a_compacted_topic_keeps_the_latest_value_of_each_key_and_drops_tombstones(ferry_bin, zk_connect, tmp_path):
-    from confluent_kafka import Producer
+def broker_with_compacted_topic(ferry_bin, zk_connect, tmp_path, topic, **config):
+    """A broker whose cleaner looks every 200 ms, and on it a one-partition topic compacted as soon as 1 % of it is
+    new, in 2 kB segments (`config` adds or replaces topic configs, `_` for `.` in their names)."""
     from confluent_kafka.admin import AdminClient, NewTopic
     broker = BrokerProcess(ferry_bin, zk_connect, tmp_path, extra="log.cleaner.backoff.ms=200\n").wait_serving()
+    settings = {"cleanup.policy": "compact", "segment.bytes": "2048", "min.cleanable.dirty.ratio": "0.01"}
+    settings.update({name.replace("_", "."): value for name, value in config.items()})
     try:
         admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{broker.port}"})
-        admin.create_topics([NewTopic("changelog", 1, 1, config={
-            "cleanup.policy": "compact", "segment.bytes": "2048", "min.cleanable.dirty.ratio": "0.01",
-            "delete.retention.ms": "2000"})])["changelog"].result(timeout=20)
+        admin.create_topics([NewTopic(topic, 1, 1, config=settings)])[topic].result(timeout=20)
+    except BaseException:
+        broker.stop()
+        raise
+    return broker
+
+
+def test_a_compacted_topic_keeps_the_latest_value_of_each_key_and_drops_tombstones(ferry_bin, zk_connect, tmp_path):
+    from confluent_kafka import Producer
+    broker = broker_with_compacted_topic(ferry_bin, zk_connect, tmp_path, "changelog", delete_retention_ms="2000")
+    try:
+        # An idempotent producer writes every key first, in one batch, and stops: all of it is superseded below, and
+        # the cleaner keeps that batch empty, as the producer's last, so its sequence survives (Kafka's RETAIN_EMPTY).
+        early = Producer({"bootstrap.servers": f"127.0.0.1:{broker.port}", "enable.idempotence": True, "linger.ms": 100})
+        for k in range(8):
+            early.produce("changelog", key=f"k{k}".encode(), value=b"early", partition=0)
+        assert early.flush(15) == 0
+        del early
+        first = 8
         producer = Producer({"bootstrap.servers": f"127.0.0.1:{broker.port}", "linger.ms": 0, "batch.num.messages": 1})
         latest = {}
         for i in range(400):
@@ -51,11 +73,17 @@ def test_a_compacted_topic_keeps_the_latest_value_of_each_key_and_drops_tombston
 
         def compacted():
             found, _ = read_all(broker.port, "changelog")
-            return len(found) < 480 / 4
+            return len(found) < (first + 480) / 4
         await_condition("the cleaner compacts the log", compacted, timeout=40)
         await_logged(broker, "cleaned log up to offset")
         records, end = read_all(broker.port, "changelog")
-        assert end == 480
+        assert end == first + 480
+        assert all(value != b"early" for _, _, value in records)
+        segments = sorted((broker.log_dir / "changelog-0").glob("*.log"))
+        code, out, err = tool("kafka-dump-log.sh", "--files", str(segments[0]))
+        assert code == 0, err
+        emptied = [line for line in out.splitlines() if line.startswith("baseOffset: 0 lastOffset: 7 count: 0 ")]
+        assert len(emptied) == 1 and "producerId: -1 " not in emptied[0] and "lastSequence: 7 " in emptied[0], out
         offsets = [offset for offset, _, _ in records]
         assert offsets == sorted(set(offsets)), records
         # Nothing that is the latest value of its key was lost; every key's last record read is its latest value.
@@ -92,12 +120,46 @@ def test_a_compacted_topic_keeps_the_latest_value_of_each_key_and_drops_tombston
         except InvalidRecordError:
             pass
         python_producer.close()
-        assert read_all(broker.port, "changelog")[1] == 480
+        assert read_all(broker.port, "changelog")[1] == first + 480
 
         # The cleaned log survives a restart, and appends continue at the log end.
         broker.kill9()
         broker.restart()
         again, end = read_all(broker.port, "changelog")
-        assert end == 480 and [o for o, _, _ in again] == [o for o, _, _ in records]
+        assert end == first + 480 and [o for o, _, _ in again] == [o for o, _, _ in records]
+    finally:
+        broker.stop()
+
+
+def test_min_compaction_lag_holds_records_back_until_the_topic_config_lowers_it(ferry_bin, zk_connect, tmp_path):
+    from confluent_kafka import Producer
+    broker = broker_with_compacted_topic(ferry_bin, zk_connect, tmp_path, "lagging", min_compaction_lag_ms="3600000")
+    try:
+        producer = Producer({"bootstrap.servers": f"127.0.0.1:{broker.port}", "linger.ms": 0, "batch.num.messages": 1})
+        for i in range(200):
+            producer.produce("lagging", key=f"k{i % 4}".encode(), value=f"v{i}".encode(), partition=0)
+            producer.poll(0)
+        assert producer.flush(15) == 0
+        # The cleaner works below the checkpointed high watermark: once that covers every record, it could clean
+        # all but the active segment, but every record is younger than an hour.
+        checkpoint = broker.log_dir / "replication-offset-checkpoint"
+        await_condition("the high watermark is checkpointed",
+                        lambda: "lagging 0 200" in checkpoint.read_text().splitlines())
+        time.sleep(1)  # five cleaner passes that must leave everything (nothing to await: the log must stay)
+        records, end = read_all(broker.port, "lagging")
+        assert end == 200 and len(records) == 200
+
+        code, out, err = tool("kafka-configs.sh", "--bootstrap-server", f"127.0.0.1:{broker.port}", "--entity-type", "topics",
+                              "--entity-name", "lagging", "--describe")
+        assert code == 0 and "min.compaction.lag.ms=3600000" in out, (out, err)
+        code, out, err = tool("kafka-configs.sh", "--bootstrap-server", f"127.0.0.1:{broker.port}", "--alter", "--entity-type",
+                              "topics", "--entity-name", "lagging", "--add-config", "min.compaction.lag.ms=0")
+        assert code == 0, err
+        await_condition("the cleaner compacts the log once the lag is lowered",
+                        lambda: len(read_all(broker.port, "lagging")[0]) < 100, timeout=30)
+        records, end = read_all(broker.port, "lagging")
+        assert end == 200
+        last = {key: value for _, key, value in records}
+        assert last == {f"k{k}".encode(): f"v{196 + k}".encode() for k in range(4)}
     finally:
         broker.stop()

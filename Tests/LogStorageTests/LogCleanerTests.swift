@@ -97,9 +97,10 @@ func contents(_ log: PartitionLog) throws -> [(offset: Int64, key: String, value
     }
 
     @Test func aTombstoneRemovesItsKeyAndGoesOnceDeleteRetentionHasPassed() throws {
+        // The records are stamped ten minutes ahead of the files' real write times, so their timestamps (moved by
+        // hand) date the tombstone, not how long the machine takes to write the files.
         let clock = ManualClock()
-        // A tombstone's age also runs from its segment file's last write, which is wall-clock time.
-        clock.advance(wallClockMillis() - clock.read())
+        clock.advance(wallClockMillis() + 600_000 - clock.read())
         let log = try PartitionLog.open(directory: scratchDirectory(), config: self.compactConfig(), clock: { clock.read() })
         try log.append(try keyed([("gone", "1"), ("kept", "2")], timestamp: clock.read()), leaderEpoch: 0)
         try log.append(try keyed([("gone", nil)], timestamp: clock.read()), leaderEpoch: 0)
@@ -181,15 +182,11 @@ func contents(_ log: PartitionLog) throws -> [(offset: Int64, key: String, value
         let log = try PartitionLog.open(directory: directory, config: config, clock: { clock.read() })
         for index in 0..<60 { try log.append(try keyed([("k\(index % 2)", "v\(index)")], timestamp: clock.read()), leaderEpoch: 0) }
         let bases = log.segmentBaseOffsets
+        // The cleaner's first steps by hand: the first two segments cleaned together into a .swap, then a "crash".
+        var plan = try #require(try log.planCompaction(below: bases[2]))
+        plan.groups = [plan.segments]
+        let result = try LogCleaner.writeCleaned(plan.groups[0], keys: try LogCleaner.keyMap(of: plan.segments), plan: plan)
         try log.close()
-        // The cleaner's first steps by hand: the first two segments cleaned into a .swap, then a "crash".
-        let group = try bases.prefix(2).map { base in
-            let segment = try LogSegment(directory: directory, baseOffset: base, config: config, create: false)
-            _ = try segment.recover()
-            return segment
-        }
-        let keys = try LogCleaner.keyMap(of: group)
-        let result = try LogCleaner.writeCleaned(group, keys: keys, directory: directory, now: clock.read(), deleteRetentionMs: 1000)
         try FileManager.default.moveItem(atPath: result.path, toPath: directory + "/" + LogSegment.fileName(0, LogCleaner.swapSuffix))
         try Data("half".utf8).write(to: URL(fileURLWithPath: directory + "/" + LogSegment.fileName(bases[2], LogCleaner.cleanedSuffix)))
 
@@ -200,6 +197,116 @@ func contents(_ log: PartitionLog) throws -> [(offset: Int64, key: String, value
         #expect(offsets.count == 2 + 60 - Int(bases[2]))
         let names = try FileManager.default.contentsOfDirectory(atPath: directory)
         #expect(!names.contains { $0.hasSuffix(LogCleaner.swapSuffix) || $0.hasSuffix(LogCleaner.cleanedSuffix) })
+    }
+
+    @Test func minCompactionLagKeepsSegmentsWithYoungRecordsUncleaned() throws {
+        let clock = ManualClock()
+        clock.advance(wallClockMillis() + 600_000 - clock.read())  // records, not file times, date the segments
+        var config = self.compactConfig()
+        config.minCompactionLagMs = 10_000
+        let log = try PartitionLog.open(directory: scratchDirectory(), config: config, clock: { clock.read() })
+        for index in 0..<30 { try log.append(try keyed([("same", "v\(index)")], timestamp: clock.read()), leaderEpoch: 0) }
+        clock.advance(5000)
+        for index in 30..<60 { try log.append(try keyed([("same", "v\(index)")], timestamp: clock.read()), leaderEpoch: 0) }
+        let straddling = try #require(log.segmentBaseOffsets.last { $0 <= 30 })
+        #expect(straddling > 0 && straddling < log.segmentBaseOffsets.last!)
+        // Every record is younger than the lag: nothing is cleaned.
+        #expect(try log.compact(below: log.logEndOffset) == nil)
+        // The first 30 records are old enough, the segment holding offset 30 is not: it and the later ones stay.
+        clock.advance(6000)
+        #expect(try log.compact(below: log.logEndOffset) == Int(straddling - 1))
+        #expect(try contents(log).filter { $0.offset < straddling }.map(\.offset) == [straddling - 1])
+        #expect(try contents(log).filter { $0.offset >= straddling }.count == 60 - Int(straddling))
+        clock.advance(5000)
+        #expect(try log.compact(below: log.logEndOffset) != nil)
+        #expect(try contents(log).filter { $0.offset < log.segmentBaseOffsets.last! }.count == 1)
+    }
+
+    @Test func maxCompactionLagCleansADirtyLogWhateverItsRatioAndRollsTheActiveSegment() throws {
+        let clock = ManualClock()
+        clock.advance(wallClockMillis() + 600_000 - clock.read())
+        var config = self.compactConfig()
+        config.minCleanableDirtyRatio = 1
+        config.maxCompactionLagMs = 60_000
+        let log = try PartitionLog.open(directory: scratchDirectory(), config: config, clock: { clock.read() })
+        for index in 0..<40 { try log.append(try keyed([("same", "v\(index)")], timestamp: clock.read()), leaderEpoch: 0) }
+        #expect(try log.compact(below: log.logEndOffset) != nil)  // the first cleaning: everything is dirty
+        for index in 40..<80 { try log.append(try keyed([("same", "v\(index)")], timestamp: clock.read()), leaderEpoch: 0) }
+        // The cleaned part keeps the dirty ratio below 1.
+        #expect(try log.compact(below: log.logEndOffset) == nil)
+        clock.advance(61_000)
+        #expect(try log.compact(below: log.logEndOffset) != nil)
+        #expect(try contents(log).filter { $0.offset < log.segmentBaseOffsets.last! }.count == 1)
+        // The active segment rolls once its first record is max.compaction.lag.ms old, so the cleaner can reach it.
+        let segments = log.segmentBaseOffsets.count
+        try log.append(try keyed([("same", "late")], timestamp: clock.read()), leaderEpoch: 0)
+        #expect(log.segmentBaseOffsets.count == segments + 1)
+    }
+
+    @Test func aCleanedSegmentKeepsTheLastWriteTimeOfTheSegmentsItReplaces() throws {
+        let directory = scratchDirectory()
+        let log = try PartitionLog.open(directory: directory, config: self.compactConfig())
+        for index in 0..<60 { try log.append(try keyed([("k\(index % 3)", "v\(index)")], timestamp: 0), leaderEpoch: 0) }
+        // Date the segment files in 2001, one minute apart.
+        var written: [Int64: Date] = [:]
+        for (position, base) in log.segmentBaseOffsets.enumerated() {
+            let date = Date(timeIntervalSince1970: 1_000_000_000 + Double(position) * 60)
+            try FileManager.default.setAttributes([.modificationDate: date], ofItemAtPath: directory + "/" + LogSegment.fileName(base, ".log"))
+            written[base] = date
+        }
+        let active = log.segmentBaseOffsets.last!
+        #expect(try log.compact(below: log.logEndOffset) != nil)
+        for base in log.segmentBaseOffsets where base != active {
+            let attributes = try FileManager.default.attributesOfItem(atPath: directory + "/" + LogSegment.fileName(base, ".log"))
+            let date = try #require(attributes[.modificationDate] as? Date)
+            // A merged segment takes its newest part's time; none takes the time of the cleaning.
+            #expect(written.values.contains(date) && date >= written[base]!, "segment \(base)")
+        }
+    }
+
+    @Test func anIdempotentProducersLastBatchStaysEmptySoAReplicaCopyingTheLogKnowsItsSequence() throws {
+        func idempotent(_ records: [(String, String)], sequence: Int32) throws -> RecordBatch {
+            var builder = RecordBatchBuilder()
+            builder.producerId = 9
+            builder.producerEpoch = 0
+            builder.baseSequence = sequence
+            for (key, value) in records { builder.append(timestamp: 0, key: ByteBuffer(string: key), value: ByteBuffer(string: value)) }
+            return try builder.build()
+        }
+        let log = try PartitionLog.open(directory: scratchDirectory(), config: self.compactConfig())
+        try log.append(try idempotent([("a", "1")], sequence: 0), leaderEpoch: 0)
+        try log.append(try idempotent([("b", "2"), ("a", "3")], sequence: 1), leaderEpoch: 0)
+        for index in 0..<40 { try log.append(try keyed([("a", "x\(index)"), ("b", "y\(index)")], timestamp: 0), leaderEpoch: 0) }
+        #expect(try log.compact(below: log.logEndOffset) != nil)
+        let batches = try readAll(log)
+        // The producer's first batch is gone; its last stays, empty, with its offsets and sequences.
+        #expect(batches.first?.baseOffset == 1)
+        let last = try #require(batches.first { $0.producerId == 9 })
+        #expect(last.baseOffset == 1 && last.lastOffset == 2 && last.recordsCount == 0 && last.baseSequence == 1)
+        #expect(try last.records().isEmpty)
+        // A replica copying the cleaned log (a reassignment's new follower) learns the producer's last sequence and,
+        // once it leads, takes the producer's next batch instead of refusing it as out of order.
+        let copy = try PartitionLog.open(directory: scratchDirectory(), config: self.compactConfig())
+        for batch in batches { try copy.appendAsFollower(batch) }
+        #expect(try copy.append(try idempotent([("c", "4")], sequence: 3), leaderEpoch: 1).firstOffset == log.logEndOffset)
+    }
+
+    @Test func aCleaningPlannedBeforeATruncationIsAbandonedAndLeavesNoFiles() throws {
+        let directory = scratchDirectory()
+        let log = try PartitionLog.open(directory: directory, config: self.compactConfig())
+        for index in 0..<60 { try log.append(try keyed([("same", "v\(index)")], timestamp: 0), leaderEpoch: 0) }
+        let plan = try #require(try log.planCompaction(below: log.logEndOffset))
+        // The slow step runs while the log's owner truncates it (a follower after a leader change).
+        let cleaned = try LogCleaner.run(plan)
+        #expect(!cleaned.isEmpty)
+        try log.truncate(to: 50)
+        #expect(try log.finishCompaction(plan, cleaned: cleaned) == nil)
+        #expect(try contents(log).map(\.offset) == Array(0..<50))
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory)
+        #expect(!names.contains { $0.hasSuffix(LogCleaner.cleanedSuffix) || $0.hasSuffix(LogCleaner.swapSuffix) })
+        // Planned again, it goes through.
+        #expect(try log.compact(below: log.logEndOffset) != nil)
+        #expect(try contents(log).filter { $0.offset < log.segmentBaseOffsets.last! }.count == 1)
     }
 
     @Test func aLogThatDoesNotCompactIsNeverCleaned() throws {

@@ -13,8 +13,8 @@ import KafkaProtocol
 // can be altered (for this broker, or every broker with an empty name) and are written to /config/brokers/<id> or
 // <default> with a notification; other keys are refused with INVALID_REQUEST as Kafka refuses static configs.
 // Deviations: no BROKER_LOGGER; Kafka's other dynamic keys (threads, listeners, quotas) are refused;
-// cleanup.policy=compact is applied by the log cleaner (LogCleaner); max.compaction.lag.ms and min.compaction.lag.ms are
-// stored and described but not acted on.
+// cleanup.policy=compact, min/max.compaction.lag.ms, delete.retention.ms and min.cleanable.dirty.ratio are applied by
+// the log cleaner (LogCleaner).
 
 struct DescribeConfigsHandler: KafkaRequestHandler {
     typealias Request = DescribeConfigsRequest

@@ -36,5 +36,16 @@ import Testing
         #expect(throws: BrokerConfigError.self) { try config.applyingDynamic(["log.segment.bytes": "10"]) }
         let changed = try config.applyingDynamic(["log.roll.ms": "60000", "compression.type": "zstd", "log.segment.bytes": "4096"])
         #expect(changed.log.segmentMs == 60_000 && changed.compressionType == "zstd" && changed.log.segmentBytes == 4096)
+        // The cleaner's defaults too, as in Kafka, and every dynamic key is one a broker can apply.
+        let cleaner = try config.applyingDynamic([
+            "log.cleanup.policy": "compact,delete", "log.cleaner.min.compaction.lag.ms": "5000", "log.cleaner.max.compaction.lag.ms": "90000",
+            "log.cleaner.delete.retention.ms": "1000", "log.cleaner.min.cleanable.ratio": "0.2",
+        ])
+        #expect(cleaner.log.compacts && cleaner.log.deletesByRetention && cleaner.log.minCompactionLagMs == 5000)
+        #expect(cleaner.log.maxCompactionLagMs == 90_000 && cleaner.log.deleteRetentionMs == 1000 && cleaner.log.minCleanableDirtyRatio == 0.2)
+        #expect(throws: BrokerConfigError.self) { try config.applyingDynamic(["log.cleaner.max.compaction.lag.ms": "0"]) }
+        for key in BrokerConfig.dynamicKeys {
+            #expect(config.describedValues().contains { $0.key == key }, "\(key) is described")
+        }
     }
 }

@@ -61,6 +61,7 @@ public enum Broker {
         dynamic.update(.clusterDefault, to: dynamic.decode(try await defaultLevel, path: ZNodes.brokerConfig(levels[0].1)))
         dynamic.update(.broker, to: dynamic.decode(try await brokerLevel, path: ZNodes.brokerConfig(levels[1].1)))
         let logs = try LogManager(logDirectories: config.logDirs, brokerId: brokerId, clusterId: clusterId, defaultConfig: dynamic.current.log)
+        logs.cleanerKeyMapBytes = config.logCleanerDedupeBufferSize
         let storage = LogService(
             manager: logs, maintenanceInterval: .milliseconds(config.logRetentionCheckIntervalMs),
             cleanerInterval: config.logCleanerEnable ? .milliseconds(max(config.logCleanerBackoffMs, 1)) : nil)

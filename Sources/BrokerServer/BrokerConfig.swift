@@ -40,6 +40,8 @@ public struct BrokerConfig: Sendable {
     /// `log.cleaner.enable` and `log.cleaner.backoff.ms`: whether and how often compacted logs are cleaned.
     public var logCleanerEnable = true
     public var logCleanerBackoffMs: Int64 = 15_000
+    /// `log.cleaner.dedupe.buffer.size`: the memory a cleaning's key map may take (Kafka's default, 128 MiB).
+    public var logCleanerDedupeBufferSize = LogCleaner.defaultKeyMapBytes
     public var autoCreateTopicsEnable = true
     public var deleteTopicEnable = true
     public var uncleanLeaderElectionEnable = false
@@ -100,6 +102,7 @@ public struct BrokerConfig: Sendable {
             ("log.retention.check.interval.ms", String(self.logRetentionCheckIntervalMs)),
             ("log.cleaner.enable", String(self.logCleanerEnable)),
             ("log.cleaner.backoff.ms", String(self.logCleanerBackoffMs)),
+            ("log.cleaner.dedupe.buffer.size", String(self.logCleanerDedupeBufferSize)),
             ("log.cleanup.policy", TopicConfigs.cleanupPolicy(self.log)),
             ("log.cleaner.delete.retention.ms", String(self.log.deleteRetentionMs)),
             ("log.cleaner.min.cleanable.ratio", String(self.log.minCleanableDirtyRatio)),
@@ -246,6 +249,9 @@ public struct BrokerConfig: Sendable {
         },
         "log.cleaner.enable": { config, key, value throws(BrokerConfigError) in config.logCleanerEnable = try boolean(key, value) },
         "log.cleaner.backoff.ms": { config, key, value throws(BrokerConfigError) in config.logCleanerBackoffMs = try integer(key, value, 0...Int64.max) },
+        "log.cleaner.dedupe.buffer.size": { config, key, value throws(BrokerConfigError) in
+            config.logCleanerDedupeBufferSize = try integer(key, value, 0...Int.max)
+        },
         "log.cleaner.delete.retention.ms": { config, key, value throws(BrokerConfigError) in config.log.deleteRetentionMs = try integer(key, value, 0...Int64.max) },
         "log.cleaner.min.compaction.lag.ms": { config, key, value throws(BrokerConfigError) in
             config.log.minCompactionLagMs = try integer(key, value, 0...Int64.max)
@@ -319,7 +325,8 @@ public struct BrokerConfig: Sendable {
         "port", "host.name", "advertised.host.name", "advertised.port", "log.retention.ms", "log.retention.minutes",
         "log.retention.hours", "log.roll.ms", "log.roll.hours", "listener.security.protocol.map", "num.network.threads",
         "num.io.threads", "socket.send.buffer.bytes", "socket.receive.buffer.bytes", "num.recovery.threads.per.data.dir",
-        "num.replica.fetchers",
+        "num.replica.fetchers", "log.cleaner.threads", "log.cleaner.io.max.bytes.per.second", "log.cleaner.io.buffer.size",
+        "log.cleaner.io.buffer.load.factor",
         "transaction.state.log.replication.factor", "transaction.state.log.min.isr",
         "zookeeper.sync.time.ms", "inter.broker.listener.name", "security.inter.broker.protocol",
         "inter.broker.protocol.version", "log.message.format.version",

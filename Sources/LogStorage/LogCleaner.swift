@@ -17,6 +17,11 @@ import NIOCore
 /// `<base>.log.swap`, the old segments are deleted, and the swap becomes `<base>.log`. An open finding a `.swap`
 /// completes it (`completeInterruptedSwaps`); a `.cleaned` file is an unfinished cleaning and is deleted.
 ///
+/// As Kafka's cleaner, the key map covers only the dirty part (from the last cleaning's end): the clean part holds
+/// one record per key already, so a clean record goes only when a dirty one replaces it. The map is bounded by
+/// `log.cleaner.dedupe.buffer.size`; when the dirty part has more keys, a cleaning covers as many whole dirty
+/// segments as fit (at least one) and the next cleaning goes on from there.
+///
 /// A cleaning runs in three steps so the slow middle one does not hold the log's owner (the storage actor, which
 /// every produce and fetch goes through): `PartitionLog.planCompaction` picks the segments and snapshots what the
 /// cleaning needs of them (`Plan`), `run` reads them and writes the cleaned files without touching the log object
@@ -24,43 +29,61 @@ import NIOCore
 /// only if the log still holds those very segments and nothing truncated or trimmed it meanwhile.
 ///
 /// Deviation: the clean/dirty boundary is kept in memory, not in a `cleaner-offset-checkpoint`, so the first
-/// cleaning after a restart reads every cleanable segment again.
-enum LogCleaner {
+/// cleaning after a restart takes the whole log as dirty.
+public enum LogCleaner {
+    /// Kafka's default `log.cleaner.dedupe.buffer.size` (128 MiB): the key map's memory.
+    public static let defaultKeyMapBytes = 128 << 20
     static let cleanedSuffix = ".log.cleaned"
     static let swapSuffix = ".log.swap"
 
     /// A sealed segment as a cleaning reads it: its file, of which the first `size` bytes no longer change, and what
-    /// dates it.
+    /// dates and groups it.
     struct SegmentSnapshot: Sendable {
         var baseOffset: Int64
+        var nextOffset: Int64
         /// Shared with the log's segment, which compares it by identity when the cleaning is applied.
         var file: LogFile
         var size: Int64
         var lastModified: Int64
         /// The newest record timestamp, -1 if none.
         var maxTimestamp: Int64
+        var offsetIndexEntries: Int
+        var timeIndexEntries: Int
     }
 
     /// One cleaning of one log: what `run` needs, taken on the log's owner.
     struct Plan: Sendable {
         var directory: String
-        /// The cleanable segments, in runs that each become one segment.
-        var groups: [[SegmentSnapshot]]
+        /// The cleanable segments, oldest first.
+        var segments: [SegmentSnapshot]
+        /// The index in `segments` of the first dirty one (`segments.count` when none is: a pass for tombstones).
+        var firstDirty: Int
         /// The last offsets of the idempotent producers' last batches (kept even when emptied).
         var producersLastOffsets: Set<Int64>
         var now: Int64
         var deleteRetentionMs: Int64
-        /// Where the cleaned range ends: the next clean/dirty boundary.
-        var end: Int64
+        /// `segment.bytes` and `segment.index.bytes`: how far segments may be merged.
+        var segmentBytes: Int
+        var maxIndexBytes: Int
+        /// `log.cleaner.dedupe.buffer.size`: the most memory the key map may take.
+        var keyMapBytes: Int
         /// The log's `structureVersion` when planned.
         var structureVersion: Int
-
-        var segments: [SegmentSnapshot] { self.groups.flatMap { $0 } }
     }
 
-    /// What `run` wrote for one group of a plan.
+    /// What `run` made of a plan: one cleaned file per run of segments, over the plan's first segments up to `end`.
+    struct Cleaning: Sendable {
+        var groups: [CleanedGroup]
+        /// Where the cleaned range ends: the next clean/dirty boundary.
+        var end: Int64
+        var segmentCount: Int { self.groups.reduce(0) { $0 + $1.segmentCount } }
+    }
+
+    /// What `run` wrote for one run of segments.
     struct CleanedGroup: Sendable {
         var path: String
+        /// How many of the plan's segments it replaces.
+        var segmentCount: Int
         var removed: Int
         /// When the earliest tombstone kept may go (`Int64.max` if none was kept).
         var tombstoneExpiry: Int64
@@ -69,22 +92,26 @@ enum LogCleaner {
     /// Runs `plan` away from the storage actor (a `@concurrent` function runs on the global executor), so produces
     /// and fetches go on meanwhile. Cancellation stops it between batches, with `CancellationError`.
     @concurrent
-    static func clean(_ plan: Plan) async throws -> [CleanedGroup] {
+    static func clean(_ plan: Plan) async throws -> Cleaning {
         try run(plan, isCancelled: { Task.isCancelled })
     }
 
-    /// Reads the plan's segments and writes one `.cleaned` file per group (removed again if `run` fails).
-    static func run(_ plan: Plan, isCancelled: () -> Bool = { false }) throws -> [CleanedGroup] {
+    /// Maps the dirty segments' keys (as many segments as the map's memory allows), then writes one `.cleaned` file
+    /// per run of segments up to the last one mapped (the files are removed again if `run` fails).
+    static func run(_ plan: Plan, isCancelled: () -> Bool = { false }) throws -> Cleaning {
+        let (keys, mapped) = try keyMap(of: plan.segments[plan.firstDirty...], maxBytes: plan.keyMapBytes, isCancelled: isCancelled)
+        let cleaned = Array(plan.segments.prefix(plan.firstDirty + mapped))
         var written: [CleanedGroup] = []
+        var pending: String?
         do {
-            let keys = try keyMap(of: plan.segments, isCancelled: isCancelled)
-            for group in plan.groups {
+            for group in groups(cleaned, maxBytes: plan.segmentBytes, maxIndexBytes: plan.maxIndexBytes) {
+                pending = plan.directory + "/" + LogSegment.fileName(group[0].baseOffset, cleanedSuffix)
                 written.append(try writeCleaned(group, keys: keys, plan: plan, isCancelled: isCancelled))
             }
-            return written
+            return Cleaning(groups: written, end: cleaned.last!.nextOffset)
         } catch {
             discard(written)
-            try? FileSystem.remove(plan.directory + "/" + LogSegment.fileName(plan.groups[written.count][0].baseOffset, cleanedSuffix))
+            if let pending { try? FileSystem.remove(pending) }
             throw error
         }
     }
@@ -114,41 +141,55 @@ enum LogCleaner {
         !batch.attributes.isTransactional && !batch.attributes.isControl
     }
 
-    /// What the cleaner knows of the keys of the cleaned range.
+    /// What the cleaner knows of the keys of the dirty range.
     struct KeyMap {
         /// The offset of the last record of each key (in compactable batches).
         var latest: [[UInt8]: Int64] = [:]
         /// Keys written in transactional batches: their tombstones stay, or a committed transactional value kept
         /// whole would come back once the tombstone after it went.
         var transactional: Set<[UInt8]> = []
+        /// What the map takes in memory, roughly: each key's bytes and its array and table slot.
+        var bytes = 0
+        static let entryOverhead = 48
     }
 
-    /// The keys of `segments`.
-    static func keyMap(of segments: [SegmentSnapshot], isCancelled: () -> Bool = { false }) throws -> KeyMap {
+    /// The keys of `segments`, whole segments at a time while the map stays within `maxBytes` (the first segment
+    /// always). - Returns: the map and how many segments it covers.
+    static func keyMap(
+        of segments: ArraySlice<SegmentSnapshot>, maxBytes: Int = .max, isCancelled: () -> Bool = { false }
+    ) throws -> (map: KeyMap, segments: Int) {
         var map = KeyMap()
+        var mapped = 0
         for segment in segments {
+            var next = map
             try forEachBatch(in: segment, isCancelled: isCancelled) { batch in
                 let compactable = isCompactable(batch)
                 if !compactable && batch.attributes.isControl { return }
                 for record in try batch.records() {
                     guard let key = record.key else { continue }
+                    let bytes = Array(key.readableBytesView)
                     if compactable {
-                        map.latest[Array(key.readableBytesView)] = batch.baseOffset + Int64(record.offsetDelta)
-                    } else {
-                        map.transactional.insert(Array(key.readableBytesView))
+                        if next.latest.updateValue(batch.baseOffset + Int64(record.offsetDelta), forKey: bytes) == nil {
+                            next.bytes += bytes.count + KeyMap.entryOverhead
+                        }
+                    } else if next.transactional.insert(bytes).inserted {
+                        next.bytes += bytes.count + KeyMap.entryOverhead
                     }
                 }
             }
+            if mapped > 0 && next.bytes > maxBytes { break }
+            map = next
+            mapped += 1
         }
-        return map
+        return (map, mapped)
     }
 
     /// Splits `segments` into runs of consecutive segments that fit together in one segment of `maxBytes`, with
     /// offsets the index's 32-bit relative offsets can address.
     /// The index entries of the merged segment stay within `maxIndexBytes`, as in Kafka's `groupSegmentsBySize`.
-    static func groups(_ segments: [LogSegment], maxBytes: Int, maxIndexBytes: Int) -> [[LogSegment]] {
-        var groups: [[LogSegment]] = []
-        var current: [LogSegment] = []
+    static func groups(_ segments: [SegmentSnapshot], maxBytes: Int, maxIndexBytes: Int) -> [[SegmentSnapshot]] {
+        var groups: [[SegmentSnapshot]] = []
+        var current: [SegmentSnapshot] = []
         var size: Int64 = 0
         var offsetEntries = 0
         var timeEntries = 0
@@ -156,8 +197,8 @@ enum LogCleaner {
             // One spare entry each: the seal adds a time-index entry, and entries fall where the merged file's bytes do.
             if let first = current.first,
                size + segment.size > Int64(maxBytes) || segment.nextOffset - first.baseOffset > Int64(Int32.max)
-                || (offsetEntries + segment.index.entryCount + 2) * 8 > maxIndexBytes
-                || (timeEntries + segment.timeIndex.entryCount + 2) * 12 > maxIndexBytes
+                || (offsetEntries + segment.offsetIndexEntries + 2) * 8 > maxIndexBytes
+                || (timeEntries + segment.timeIndexEntries + 2) * 12 > maxIndexBytes
             {
                 groups.append(current)
                 current = []
@@ -167,8 +208,8 @@ enum LogCleaner {
             }
             current.append(segment)
             size += segment.size
-            offsetEntries += segment.index.entryCount
-            timeEntries += segment.timeIndex.entryCount
+            offsetEntries += segment.offsetIndexEntries
+            timeEntries += segment.timeIndexEntries
         }
         if !current.isEmpty { groups.append(current) }
         return groups
@@ -191,6 +232,8 @@ enum LogCleaner {
         var position: Int64 = 0
         var removed = 0
         var tombstoneExpiry = Int64.max
+        // Keys of transactional values before the record at hand, in the clean part too (the map has the dirty part's).
+        var transactional = keys.transactional
         for segment in group {
             // A tombstone's age runs from its segment's newest record or last write, whichever is later: records
             // can carry old timestamps (mirrored data), and a delete must still reach consumers that lag behind.
@@ -206,13 +249,15 @@ enum LogCleaner {
                         let offset = batch.baseOffset + Int64(record.offsetDelta)
                         let bytes = Array(key.readableBytesView)
                         if let last = keys.latest[bytes], last > offset { return false }
-                        if record.value == nil && !keys.transactional.contains(bytes) {
+                        if record.value == nil && !transactional.contains(bytes) {
                             if plan.now >= expiry { return false }
                             tombstoneExpiry = min(tombstoneExpiry, expiry)
                         }
                         return true
                     }
                     removed += Int(batch.recordsCount) - Int(kept?.recordsCount ?? 0)
+                } else if !batch.attributes.isControl {
+                    for record in try batch.records() { if let key = record.key { transactional.insert(Array(key.readableBytesView)) } }
                 }
                 guard let kept else { return }
                 try file.write(kept.buffer, at: position)
@@ -221,7 +266,7 @@ enum LogCleaner {
         }
         try file.setLastModified(group.last!.lastModified)
         try file.sync()
-        return CleanedGroup(path: path, removed: removed, tombstoneExpiry: tombstoneExpiry)
+        return CleanedGroup(path: path, segmentCount: group.count, removed: removed, tombstoneExpiry: tombstoneExpiry)
     }
 
     /// Finishes cleanings cut short after their `.swap` was complete, and deletes unfinished `.cleaned` files:

@@ -21,6 +21,8 @@ public final class LogManager {
     private var uncleanable: Set<TopicPartition> = []
     /// Set by `shutdown`: a cleaning that finishes afterwards is not applied.
     private var isShutDown = false
+    /// `log.cleaner.dedupe.buffer.size`: the most memory one cleaning's key map takes.
+    public var cleanerKeyMapBytes = LogCleaner.defaultKeyMapBytes
     /// Configs of topics that override the default, for their logs present and future.
     private var topicConfigs: [String: LogConfig] = [:]
     private let clock: @Sendable () -> Int64
@@ -190,7 +192,7 @@ public final class LogManager {
     func planCleaning(_ partition: TopicPartition) -> LogCleaner.Plan? {
         guard !self.isShutDown, let log = self.logs[partition]?.log, let highWatermark = self.highWatermarks[partition] else { return nil }
         do {
-            return try log.planCompaction(below: highWatermark)
+            return try log.planCompaction(below: highWatermark, keyMapBytes: self.cleanerKeyMapBytes)
         } catch {
             self.markUncleanable(partition, error)
             return nil
@@ -200,14 +202,14 @@ public final class LogManager {
     /// Applies what `LogCleaner.run` made of `plan` to `partition`'s log, if it is still there and still holds the
     /// planned segments. - Returns: records removed.
     @discardableResult
-    func finishCleaning(_ partition: TopicPartition, plan: LogCleaner.Plan, outcome: Result<[LogCleaner.CleanedGroup], any Error>) -> Int {
+    func finishCleaning(_ partition: TopicPartition, plan: LogCleaner.Plan, outcome: Result<LogCleaner.Cleaning, any Error>) -> Int {
         // A log deleted (or deleted and created again) meanwhile is not the log of the plan.
         guard !self.isShutDown, let log = self.logs[partition]?.log, log.directory == plan.directory else {
-            if case .success(let cleaned) = outcome { LogCleaner.discard(cleaned) }
+            if case .success(let cleaning) = outcome { LogCleaner.discard(cleaning.groups) }
             return 0
         }
         do {
-            return try log.finishCompaction(plan, cleaned: try outcome.get()) ?? 0
+            return try log.finishCompaction(plan, cleaning: try outcome.get()) ?? 0
         } catch is CancellationError {
             return 0
         } catch {

@@ -59,7 +59,7 @@ public actor LogService {
         for partition in self.manager.cleaningCandidates() {
             guard !Task.isCancelled else { return }
             guard let plan = self.manager.planCleaning(partition) else { continue }
-            let outcome: Result<[LogCleaner.CleanedGroup], any Error>
+            let outcome: Result<LogCleaner.Cleaning, any Error>
             do {
                 outcome = .success(try await LogCleaner.clean(plan))
             } catch {

@@ -49,7 +49,7 @@ public final class PartitionLog {
     private var segments: [LogSegment]
     private var unflushedRecords: Int64 = 0
     private var lastFlushTime: Int64
-    /// The cleaner's clean/dirty boundary: segments wholly below it were cleaned by the last cleaning (in memory
+    /// The cleaner's clean/dirty boundary: segments wholly below it were cleaned (one record per key; in memory
     /// only, so a restart cleans once more), and when a tombstone kept by then may go.
     private var cleanedUpTo: Int64 = -1
     private var nextTombstoneExpiry: Int64 = .max
@@ -335,6 +335,8 @@ public final class PartitionLog {
     public func truncate(to offset: Int64) throws {
         guard offset < self.logEndOffset else { return }
         self.structureVersion += 1
+        // Appends after the truncation point would land in what counts as clean: take the whole log as dirty again.
+        if offset < self.cleanedUpTo { self.cleanedUpTo = -1 }
         if offset <= self.segments.first!.baseOffset {
             for segment in self.segments { try segment.deleteFiles() }
             self.segments = [try LogSegment(directory: self.directory, baseOffset: offset, config: self.config, create: true)]
@@ -365,6 +367,7 @@ public final class PartitionLog {
     /// Deletes everything and starts empty at `offset` (a follower whose leader's log now starts past its end).
     public func truncateFullyAndStart(at offset: Int64) throws {
         self.structureVersion += 1
+        self.cleanedUpTo = -1
         for segment in self.segments { try segment.deleteFiles() }
         self.segments = [try LogSegment(directory: self.directory, baseOffset: offset, config: self.config, create: true)]
         self.logStartOffset = offset
@@ -455,13 +458,13 @@ public final class PartitionLog {
     /// the broker's storage runs the middle one away from the log's owner.
     /// - Returns: how many records were removed; `nil` if the log was not cleaned.
     @discardableResult
-    public func compact(below highWatermark: Int64) throws -> Int? {
-        guard let plan = try self.planCompaction(below: highWatermark) else { return nil }
-        return try self.finishCompaction(plan, cleaned: try LogCleaner.run(plan))
+    public func compact(below highWatermark: Int64, keyMapBytes: Int = LogCleaner.defaultKeyMapBytes) throws -> Int? {
+        guard let plan = try self.planCompaction(below: highWatermark, keyMapBytes: keyMapBytes) else { return nil }
+        return try self.finishCompaction(plan, cleaning: try LogCleaner.run(plan))
     }
 
-    /// The cleaning due now, if any (the first step of `compact`).
-    func planCompaction(below highWatermark: Int64) throws -> LogCleaner.Plan? {
+    /// The cleaning due now, if any (the first step of `compact`); its key map may take `keyMapBytes`.
+    func planCompaction(below highWatermark: Int64, keyMapBytes: Int = LogCleaner.defaultKeyMapBytes) throws -> LogCleaner.Plan? {
         guard self.config.compacts else { return nil }
         let now = self.clock()
         // Kafka's firstUncleanableOffset: the active segment, the first segment reaching the high watermark, and the
@@ -474,7 +477,7 @@ public final class PartitionLog {
             let newest = segment.maxTimestamp >= 0 ? segment.maxTimestamp : try segment.log.lastModifiedMs()
             return !youngest.overflow && newest <= youngest.partialValue
         })
-        guard let end = cleanable.last?.nextOffset else { return nil }
+        guard !cleanable.isEmpty else { return nil }
         let total = cleanable.reduce(Int64(0)) { $0 + $1.size }
         let dirtySegments = cleanable.filter { $0.baseOffset >= self.cleanedUpTo }
         let dirty = dirtySegments.reduce(Int64(0)) { $0 + $1.size }
@@ -486,22 +489,24 @@ public final class PartitionLog {
                 && now - first.firstBatchTimestamp > self.config.maxCompactionLagMs
         } ?? false
         guard dirtyEnough || overdue || now >= self.nextTombstoneExpiry else { return nil }
-        let groups = try LogCleaner.groups(cleanable, maxBytes: self.config.segmentBytes, maxIndexBytes: self.config.maxIndexBytes).map { group in
-            try group.map { segment in
-                LogCleaner.SegmentSnapshot(
-                    baseOffset: segment.baseOffset, file: segment.log, size: segment.size,
-                    lastModified: try segment.log.lastModifiedMs(), maxTimestamp: segment.maxTimestamp)
-            }
+        let segments = try cleanable.map { segment in
+            LogCleaner.SegmentSnapshot(
+                baseOffset: segment.baseOffset, nextOffset: segment.nextOffset, file: segment.log, size: segment.size,
+                lastModified: try segment.log.lastModifiedMs(), maxTimestamp: segment.maxTimestamp,
+                offsetIndexEntries: segment.index.entryCount, timeIndexEntries: segment.timeIndex.entryCount)
         }
         return LogCleaner.Plan(
-            directory: self.directory, groups: groups, producersLastOffsets: self.producerState.lastOffsets, now: now,
-            deleteRetentionMs: self.config.deleteRetentionMs, end: end, structureVersion: self.structureVersion)
+            directory: self.directory, segments: segments, firstDirty: cleanable.count - dirtySegments.count,
+            producersLastOffsets: self.producerState.lastOffsets, now: now, deleteRetentionMs: self.config.deleteRetentionMs,
+            segmentBytes: self.config.segmentBytes, maxIndexBytes: self.config.maxIndexBytes, keyMapBytes: keyMapBytes,
+            structureVersion: self.structureVersion)
     }
 
     /// Swaps in what `LogCleaner.run` wrote for `plan` (the last step of `compact`), or deletes it if the log no
     /// longer holds the planned segments or was truncated or trimmed since the plan.
     /// - Returns: how many records were removed; `nil` if the cleaning was abandoned.
-    func finishCompaction(_ plan: LogCleaner.Plan, cleaned: [LogCleaner.CleanedGroup]) throws -> Int? {
+    func finishCompaction(_ plan: LogCleaner.Plan, cleaning: LogCleaner.Cleaning) throws -> Int? {
+        let cleaned = cleaning.groups
         let planned = plan.segments
         guard plan.structureVersion == self.structureVersion,
               let first = self.segments.firstIndex(where: { $0.log === planned[0].file }),
@@ -509,25 +514,25 @@ public final class PartitionLog {
               zip(self.segments[first...], planned).allSatisfy({ $0.log === $1.file && $0.size == $1.size })
         else {
             LogCleaner.discard(cleaned)
-            self.logger.info("abandoned a cleaning up to offset \(plan.end): the log was truncated or trimmed meanwhile")
+            self.logger.info("abandoned a cleaning from offset \(planned[0].baseOffset): the log was truncated or trimmed meanwhile")
             return nil
         }
         self.structureVersion += 1
-        let before = planned.reduce(Int64(0)) { $0 + $1.size }
+        let before = planned.prefix(cleaning.segmentCount).reduce(Int64(0)) { $0 + $1.size }
         var removed = 0
         var tombstoneExpiry = Int64.max
         // Each group's swap changes the disk at once, so `segments` follows it at once: a later group failing must
         // not leave objects for files that are gone (a retention delete by path would then remove the new file).
         var next = first
-        for (index, (group, result)) in zip(plan.groups, cleaned).enumerated() {
+        for (index, result) in cleaned.enumerated() {
             removed += result.removed
             tombstoneExpiry = min(tombstoneExpiry, result.tombstoneExpiry)
             do {
-                if result.removed == 0 && group.count == 1 {
+                if result.removed == 0 && result.segmentCount == 1 {
                     try FileSystem.remove(result.path)
                 } else {
-                    let replaced = Array(self.segments[next..<(next + group.count)])
-                    self.segments.replaceSubrange(next..<(next + group.count), with: [try self.swap(replaced, with: result.path, now: plan.now)])
+                    let replaced = Array(self.segments[next..<(next + result.segmentCount)])
+                    self.segments.replaceSubrange(next..<(next + result.segmentCount), with: [try self.swap(replaced, with: result.path, now: plan.now)])
                 }
             } catch {
                 LogCleaner.discard(cleaned[(index + 1)...])
@@ -535,11 +540,12 @@ public final class PartitionLog {
             }
             next += 1
         }
-        self.cleanedUpTo = plan.end
-        self.nextTombstoneExpiry = tombstoneExpiry
+        self.cleanedUpTo = cleaning.end
+        // A cleaning cut short by the key map's size leaves segments it has not read: their tombstones are not known.
+        self.nextTombstoneExpiry = cleaning.segmentCount == planned.count ? tombstoneExpiry : min(tombstoneExpiry, plan.now)
         let after = self.segments[first..<next]
         self.logger.info(
-            "cleaned log up to offset \(plan.end): removed \(removed) records, \(planned.count) segments of \(before) bytes now \(after.count) of \(after.reduce(Int64(0)) { $0 + $1.size }) bytes")
+            "cleaned log up to offset \(cleaning.end): removed \(removed) records, \(cleaning.segmentCount) segments of \(before) bytes now \(after.count) of \(after.reduce(Int64(0)) { $0 + $1.size }) bytes")
         return removed
     }
 

@@ -183,9 +183,8 @@ func contents(_ log: PartitionLog) throws -> [(offset: Int64, key: String, value
         for index in 0..<60 { try log.append(try keyed([("k\(index % 2)", "v\(index)")], timestamp: clock.read()), leaderEpoch: 0) }
         let bases = log.segmentBaseOffsets
         // The cleaner's first steps by hand: the first two segments cleaned together into a .swap, then a "crash".
-        var plan = try #require(try log.planCompaction(below: bases[2]))
-        plan.groups = [plan.segments]
-        let result = try LogCleaner.writeCleaned(plan.groups[0], keys: try LogCleaner.keyMap(of: plan.segments), plan: plan)
+        let plan = try #require(try log.planCompaction(below: bases[2]))
+        let result = try LogCleaner.writeCleaned(plan.segments, keys: try LogCleaner.keyMap(of: plan.segments[...]).map, plan: plan)
         try log.close()
         try FileManager.default.moveItem(atPath: result.path, toPath: directory + "/" + LogSegment.fileName(0, LogCleaner.swapSuffix))
         try Data("half".utf8).write(to: URL(fileURLWithPath: directory + "/" + LogSegment.fileName(bases[2], LogCleaner.cleanedSuffix)))
@@ -297,16 +296,39 @@ func contents(_ log: PartitionLog) throws -> [(offset: Int64, key: String, value
         for index in 0..<60 { try log.append(try keyed([("same", "v\(index)")], timestamp: 0), leaderEpoch: 0) }
         let plan = try #require(try log.planCompaction(below: log.logEndOffset))
         // The slow step runs while the log's owner truncates it (a follower after a leader change).
-        let cleaned = try LogCleaner.run(plan)
-        #expect(!cleaned.isEmpty)
+        let cleaning = try LogCleaner.run(plan)
+        #expect(!cleaning.groups.isEmpty)
         try log.truncate(to: 50)
-        #expect(try log.finishCompaction(plan, cleaned: cleaned) == nil)
+        #expect(try log.finishCompaction(plan, cleaning: cleaning) == nil)
         #expect(try contents(log).map(\.offset) == Array(0..<50))
         let names = try FileManager.default.contentsOfDirectory(atPath: directory)
         #expect(!names.contains { $0.hasSuffix(LogCleaner.cleanedSuffix) || $0.hasSuffix(LogCleaner.swapSuffix) })
         // Planned again, it goes through.
         #expect(try log.compact(below: log.logEndOffset) != nil)
         #expect(try contents(log).filter { $0.offset < log.segmentBaseOffsets.last! }.count == 1)
+    }
+
+    @Test func aKeyMapTooSmallForTheDirtyKeysCleansWholeSegmentsAtATimeUntilDone() throws {
+        let clock = ManualClock()
+        let log = try PartitionLog.open(directory: scratchDirectory(), config: self.compactConfig(), clock: { clock.read() })
+        // 20 keys in turn: a segment of ~13 records holds 13 of them, more than a map of room for 8 keys.
+        for index in 0..<80 { try log.append(try keyed([("k\(index % 20)", "v\(index)")], timestamp: clock.read()), leaderEpoch: 0) }
+        let before = try contents(log)
+        let segments = log.segmentBaseOffsets
+        let active = segments.last!
+        let room = 8 * (2 + LogCleaner.KeyMap.entryOverhead)
+        // Each pass maps one dirty segment (at least one, though it does not fit) and cleans up to its end.
+        var passes = 0
+        while try log.compact(below: log.logEndOffset, keyMapBytes: room) != nil {
+            passes += 1
+            #expect(passes < 20)
+        }
+        #expect(passes == segments.count - 1)
+        // The outcome is that of one cleaning with room for every key: each key's last record below the active segment.
+        let cleaned = before.filter { $0.offset < active }
+        let expected = Dictionary(grouping: cleaned, by: \.key).values.map { $0.max { $0.offset < $1.offset }!.offset }.sorted()
+        #expect(try contents(log).filter { $0.offset < active }.map(\.offset) == expected)
+        #expect(try contents(log).filter { $0.offset >= active }.map(\.offset) == before.filter { $0.offset >= active }.map(\.offset))
     }
 
     @Test func aLogThatDoesNotCompactIsNeverCleaned() throws {

@@ -77,6 +77,14 @@ final class IndexFile {
         }
     }
 
+    /// Sets the file back to the mapped size, so a trimmed index can take entries again: a write to the mapping past
+    /// the end of the file would kill the process with SIGBUS (Kafka's `resize(maxIndexSize)` on truncation).
+    func restoreCapacity() throws {
+        guard ftruncate(self.descriptor, off_t(self.mappedBytes)) == 0 else {
+            throw LogStorageError(.io, "cannot size index", path: self.path, errno: errno)
+        }
+    }
+
     func sync() { msync(self.mapping, self.mappedBytes, MS_SYNC) }
 
     /// Binary search: the last entry index for which `isAtOrBefore` holds (entries are in ascending order).

@@ -232,6 +232,12 @@ final class LogSegment {
         return removed
     }
 
+    /// Takes appends again after `seal` (a truncation made it the active segment): the indexes get their room back.
+    func resumeAppends() throws {
+        try self.index.file.restoreCapacity()
+        try self.timeIndex.file.restoreCapacity()
+    }
+
     /// Stops taking appends: indexes are trimmed to their used size.
     func seal() throws {
         if self.maxTimestamp >= 0 { self.timeIndex.append(timestamp: self.maxTimestamp, offset: self.offsetOfMaxTimestamp) }

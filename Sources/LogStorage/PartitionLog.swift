@@ -349,6 +349,8 @@ public final class PartitionLog {
             // `offset` in a range the cleaner emptied (no batch holds it): the log end is still `offset`, as in Kafka.
             let last = self.segments.last!
             let inGap = try last.position(of: offset).flatMap { try last.batchHeader(at: $0) }.map { $0.baseOffset > offset } ?? true
+            // It may be a sealed segment becoming the active one again: its indexes were trimmed when it was sealed.
+            try last.resumeAppends()
             let removed = try last.truncate(to: offset)
             self.logger.info("truncated log to offset \(offset) (\(removed) bytes from the last segment)")
             if inGap && self.logEndOffset < offset {

@@ -132,6 +132,25 @@ func readAll(_ log: PartitionLog, from offset: Int64 = 0) throws -> [RecordBatch
         #expect(reopened.leaderEpochs.entries.map(\.epoch) == [0, 5])
     }
 
+    @Test func aSealedSegmentMadeActiveByATruncationTakesIndexEntriesAgain() throws {
+        var config = LogConfig()
+        config.segmentBytes = 4096
+        config.indexIntervalBytes = 1  // an offset-index entry per batch
+        let log = try PartitionLog.open(directory: scratchDirectory(), config: config)
+        for _ in 0..<40 { try log.append(try batch(1, timestamp: 0), leaderEpoch: 0) }
+        let second = log.segmentBaseOffsets[1]
+        // Inside the first segment, sealed (its index file trimmed to its entries): it is the active one again.
+        try log.truncate(to: second - 5)
+        #expect(log.segmentBaseOffsets.count == 1)
+        // Enough appends that its index grows past the page its trimmed file ended in: a write to the mapping past
+        // the end of the file is SIGBUS, which ends this test process.
+        config.segmentBytes = 1 << 20
+        log.updateConfig(config)
+        for _ in 0..<1200 { try log.append(try batch(1, timestamp: 0, valueSize: 10), leaderEpoch: 1) }
+        #expect(log.segmentBaseOffsets.count == 1)
+        #expect(try readAll(log, from: 1000).first?.baseOffset == 1000)
+    }
+
     @Test func retentionBySizeDeletesOldestWholeSegmentsOnly() throws {
         var config = LogConfig()
         config.segmentBytes = 2000

@@ -252,6 +252,8 @@ extension RecordBatch {
     /// - Throws: `RecordBatchError` or `CompressionError` when the records cannot be decoded or compressed.
     public func retaining(keepEmpty: Bool = false, _ keep: (Int, Record) -> Bool) throws -> RecordBatch? {
         let records = try self.records()
+        // An emptied batch of an earlier cleaning goes once it is no longer needed.
+        if records.isEmpty { return keepEmpty ? self : nil }
         var encoded = ByteBuffer()
         var kept: Int32 = 0
         for (index, record) in records.enumerated() where keep(index, record) {
@@ -274,12 +276,13 @@ extension RecordBatch {
     }
 
     /// The header alone, as Kafka's `DefaultRecordBatch.writeEmptyHeader`: same offsets, producer fields, leader
-    /// epoch and newest timestamp, no records, uncompressed, first timestamp -1.
+    /// epoch and newest timestamp, no records, uncompressed, first timestamp -1; of the attributes only the
+    /// timestamp type and the transactional and control bits stay.
     func emptied() throws -> RecordBatch {
         var buffer = ByteBuffer()
         buffer.writeImmutableBuffer(self.buffer.getSlice(at: self.buffer.readerIndex, length: Self.headerSize)!)
         buffer.setInteger(Int32(Self.headerSize - 12), at: 8, endianness: .big)
-        buffer.setInteger(self.attributes.rawValue & ~0x07, at: Self.attributesOffset, endianness: .big)
+        buffer.setInteger(self.attributes.rawValue & 0x38, at: Self.attributesOffset, endianness: .big)
         buffer.setInteger(Int64(-1), at: 27, endianness: .big)
         buffer.setInteger(Int32(0), at: 57, endianness: .big)
         let crc = CRC32C.checksum(buffer.getSlice(at: Self.attributesOffset, length: buffer.readableBytes - Self.attributesOffset)!)

@@ -61,10 +61,8 @@ public enum LogCleaner {
         /// The last offsets of the idempotent producers' last batches (kept even when emptied).
         var producersLastOffsets: Set<Int64>
         var now: Int64
-        var deleteRetentionMs: Int64
-        /// `segment.bytes` and `segment.index.bytes`: how far segments may be merged.
-        var segmentBytes: Int
-        var maxIndexBytes: Int
+        /// The log's config when planned (segment and index sizes bound the merges; a change abandons the cleaning).
+        var config: LogConfig
         /// `log.cleaner.dedupe.buffer.size`: the most memory the key map may take.
         var keyMapBytes: Int
         /// The log's `structureVersion` when planned.
@@ -85,6 +83,8 @@ public enum LogCleaner {
         /// How many of the plan's segments it replaces.
         var segmentCount: Int
         var removed: Int
+        /// Whether every batch was kept as it was: a single segment then stays and the file is dropped.
+        var unchanged: Bool
         /// When the earliest tombstone kept may go (`Int64.max` if none was kept).
         var tombstoneExpiry: Int64
     }
@@ -103,10 +103,12 @@ public enum LogCleaner {
         let cleaned = Array(plan.segments.prefix(plan.firstDirty + mapped))
         var written: [CleanedGroup] = []
         var pending: String?
+        // Keys of transactional values met so far, in the clean part too (the map has the dirty part's), across groups.
+        var transactional = keys.transactional
         do {
-            for group in groups(cleaned, maxBytes: plan.segmentBytes, maxIndexBytes: plan.maxIndexBytes) {
+            for group in groups(cleaned, maxBytes: plan.config.segmentBytes, maxIndexBytes: plan.config.maxIndexBytes) {
                 pending = plan.directory + "/" + LogSegment.fileName(group[0].baseOffset, cleanedSuffix)
-                written.append(try writeCleaned(group, keys: keys, plan: plan, isCancelled: isCancelled))
+                written.append(try writeCleaned(group, keys: keys, transactional: &transactional, plan: plan, isCancelled: isCancelled))
             }
             return Cleaning(groups: written, end: cleaned.last!.nextOffset)
         } catch {
@@ -153,15 +155,15 @@ public enum LogCleaner {
         static let entryOverhead = 48
     }
 
-    /// The keys of `segments`, whole segments at a time while the map stays within `maxBytes` (the first segment
-    /// always). - Returns: the map and how many segments it covers.
+    /// The keys of `segments`, whole segments at a time until the map holds more than `maxBytes` (so it may pass
+    /// that by one segment's keys). - Returns: the map and how many segments it covers.
     static func keyMap(
         of segments: ArraySlice<SegmentSnapshot>, maxBytes: Int = .max, isCancelled: () -> Bool = { false }
     ) throws -> (map: KeyMap, segments: Int) {
         var map = KeyMap()
         var mapped = 0
         for segment in segments {
-            var next = map
+            if mapped > 0 && map.bytes > maxBytes { break }
             try forEachBatch(in: segment, isCancelled: isCancelled) { batch in
                 let compactable = isCompactable(batch)
                 if !compactable && batch.attributes.isControl { return }
@@ -169,16 +171,14 @@ public enum LogCleaner {
                     guard let key = record.key else { continue }
                     let bytes = Array(key.readableBytesView)
                     if compactable {
-                        if next.latest.updateValue(batch.baseOffset + Int64(record.offsetDelta), forKey: bytes) == nil {
-                            next.bytes += bytes.count + KeyMap.entryOverhead
+                        if map.latest.updateValue(batch.baseOffset + Int64(record.offsetDelta), forKey: bytes) == nil {
+                            map.bytes += bytes.count + KeyMap.entryOverhead
                         }
-                    } else if next.transactional.insert(bytes).inserted {
-                        next.bytes += bytes.count + KeyMap.entryOverhead
+                    } else if map.transactional.insert(bytes).inserted {
+                        map.bytes += bytes.count + KeyMap.entryOverhead
                     }
                 }
             }
-            if mapped > 0 && next.bytes > maxBytes { break }
-            map = next
             mapped += 1
         }
         return (map, mapped)
@@ -223,8 +223,9 @@ public enum LogCleaner {
     /// survive (Kafka's `RETAIN_EMPTY`): a replica rebuilding the producer state from the cleaned log must still
     /// learn the producer's last sequence, or the producer's next batch is refused as out of order once that
     /// replica leads.
+    /// `transactional` holds the keys of transactional values before the group and gains those in it.
     static func writeCleaned(
-        _ group: [SegmentSnapshot], keys: KeyMap, plan: Plan, isCancelled: () -> Bool = { false }
+        _ group: [SegmentSnapshot], keys: KeyMap, transactional: inout Set<[UInt8]>, plan: Plan, isCancelled: () -> Bool = { false }
     ) throws -> CleanedGroup {
         let path = plan.directory + "/" + LogSegment.fileName(group[0].baseOffset, cleanedSuffix)
         try FileSystem.remove(path)
@@ -232,13 +233,11 @@ public enum LogCleaner {
         var position: Int64 = 0
         var removed = 0
         var tombstoneExpiry = Int64.max
-        // Keys of transactional values before the record at hand, in the clean part too (the map has the dirty part's).
-        var transactional = keys.transactional
         for segment in group {
             // A tombstone's age runs from its segment's newest record or last write, whichever is later: records
             // can carry old timestamps (mirrored data), and a delete must still reach consumers that lag behind.
             let written = max(segment.maxTimestamp, segment.lastModified)
-            let (sum, overflow) = written.addingReportingOverflow(plan.deleteRetentionMs)
+            let (sum, overflow) = written.addingReportingOverflow(plan.config.deleteRetentionMs)
             let expiry = overflow ? Int64.max : sum
             try forEachBatch(in: segment, isCancelled: isCancelled) { batch in
                 var kept: RecordBatch? = batch
@@ -266,7 +265,9 @@ public enum LogCleaner {
         }
         try file.setLastModified(group.last!.lastModified)
         try file.sync()
-        return CleanedGroup(path: path, segmentCount: group.count, removed: removed, tombstoneExpiry: tombstoneExpiry)
+        return CleanedGroup(
+            path: path, segmentCount: group.count, removed: removed, unchanged: position == group.reduce(0) { $0 + $1.size },
+            tombstoneExpiry: tombstoneExpiry)
     }
 
     /// Finishes cleanings cut short after their `.swap` was complete, and deletes unfinished `.cleaned` files:

@@ -212,6 +212,10 @@ public final class LogManager {
             return try log.finishCompaction(plan, cleaning: try outcome.get()) ?? 0
         } catch is CancellationError {
             return 0
+        } catch where !log.isCurrent(plan) {
+            // Read while a truncation shortened a planned segment, say: the cleaning was stale, not the log bad.
+            self.logger.info("abandoned a cleaning of \(partition): the log changed meanwhile (\(error))")
+            return 0
         } catch {
             self.markUncleanable(partition, error)
             return 0

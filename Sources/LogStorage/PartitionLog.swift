@@ -336,7 +336,7 @@ public final class PartitionLog {
         guard offset < self.logEndOffset else { return }
         self.structureVersion += 1
         // Appends after the truncation point would land in what counts as clean: take the whole log as dirty again.
-        if offset < self.cleanedUpTo { self.cleanedUpTo = -1 }
+        if offset <= self.cleanedUpTo { self.cleanedUpTo = -1 }
         if offset <= self.segments.first!.baseOffset {
             for segment in self.segments { try segment.deleteFiles() }
             self.segments = [try LogSegment(directory: self.directory, baseOffset: offset, config: self.config, create: true)]
@@ -499,9 +499,18 @@ public final class PartitionLog {
         }
         return LogCleaner.Plan(
             directory: self.directory, segments: segments, firstDirty: cleanable.count - dirtySegments.count,
-            producersLastOffsets: self.producerState.lastOffsets, now: now, deleteRetentionMs: self.config.deleteRetentionMs,
-            segmentBytes: self.config.segmentBytes, maxIndexBytes: self.config.maxIndexBytes, keyMapBytes: keyMapBytes,
+            producersLastOffsets: self.producerState.lastOffsets, now: now, config: self.config, keyMapBytes: keyMapBytes,
             structureVersion: self.structureVersion)
+    }
+
+    /// Whether the log is still as `plan` found it: nothing truncated or trimmed, the same config (merges were sized
+    /// by it), the planned segments still here, whole, and not the active one.
+    func isCurrent(_ plan: LogCleaner.Plan) -> Bool {
+        let planned = plan.segments
+        guard plan.structureVersion == self.structureVersion, plan.config == self.config,
+              let first = self.segments.firstIndex(where: { $0.log === planned[0].file }), first + planned.count < self.segments.count
+        else { return false }
+        return zip(self.segments[first...], planned).allSatisfy { $0.log === $1.file && $0.size == $1.size }
     }
 
     /// Swaps in what `LogCleaner.run` wrote for `plan` (the last step of `compact`), or deletes it if the log no
@@ -510,13 +519,9 @@ public final class PartitionLog {
     func finishCompaction(_ plan: LogCleaner.Plan, cleaning: LogCleaner.Cleaning) throws -> Int? {
         let cleaned = cleaning.groups
         let planned = plan.segments
-        guard plan.structureVersion == self.structureVersion,
-              let first = self.segments.firstIndex(where: { $0.log === planned[0].file }),
-              first + planned.count < self.segments.count,
-              zip(self.segments[first...], planned).allSatisfy({ $0.log === $1.file && $0.size == $1.size })
-        else {
+        guard self.isCurrent(plan), let first = self.segments.firstIndex(where: { $0.log === planned[0].file }) else {
             LogCleaner.discard(cleaned)
-            self.logger.info("abandoned a cleaning from offset \(planned[0].baseOffset): the log was truncated or trimmed meanwhile")
+            self.logger.info("abandoned a cleaning from offset \(planned[0].baseOffset): the log or its config changed meanwhile")
             return nil
         }
         self.structureVersion += 1
@@ -530,7 +535,7 @@ public final class PartitionLog {
             removed += result.removed
             tombstoneExpiry = min(tombstoneExpiry, result.tombstoneExpiry)
             do {
-                if result.removed == 0 && result.segmentCount == 1 {
+                if result.unchanged && result.segmentCount == 1 {
                     try FileSystem.remove(result.path)
                 } else {
                     let replaced = Array(self.segments[next..<(next + result.segmentCount)])

@@ -184,7 +184,9 @@ func contents(_ log: PartitionLog) throws -> [(offset: Int64, key: String, value
         let bases = log.segmentBaseOffsets
         // The cleaner's first steps by hand: the first two segments cleaned together into a .swap, then a "crash".
         let plan = try #require(try log.planCompaction(below: bases[2]))
-        let result = try LogCleaner.writeCleaned(plan.segments, keys: try LogCleaner.keyMap(of: plan.segments[...]).map, plan: plan)
+        var transactional = Set<[UInt8]>()
+        let result = try LogCleaner.writeCleaned(
+            plan.segments, keys: try LogCleaner.keyMap(of: plan.segments[...]).map, transactional: &transactional, plan: plan)
         try log.close()
         try FileManager.default.moveItem(atPath: result.path, toPath: directory + "/" + LogSegment.fileName(0, LogCleaner.swapSuffix))
         try Data("half".utf8).write(to: URL(fileURLWithPath: directory + "/" + LogSegment.fileName(bases[2], LogCleaner.cleanedSuffix)))
@@ -329,6 +331,76 @@ func contents(_ log: PartitionLog) throws -> [(offset: Int64, key: String, value
         let expected = Dictionary(grouping: cleaned, by: \.key).values.map { $0.max { $0.offset < $1.offset }!.offset }.sorted()
         #expect(try contents(log).filter { $0.offset < active }.map(\.offset) == expected)
         #expect(try contents(log).filter { $0.offset >= active }.map(\.offset) == before.filter { $0.offset >= active }.map(\.offset))
+    }
+
+    @Test func aTombstoneStaysAfterATransactionalValueOfItsKeyInTheCleanPart() throws {
+        let clock = ManualClock()
+        clock.advance(wallClockMillis() + 600_000 - clock.read())
+        let log = try PartitionLog.open(directory: scratchDirectory(), config: self.compactConfig(), clock: { clock.read() })
+        try log.append(try keyed([("t", "committed")], timestamp: clock.read(), transactional: true), leaderEpoch: 0)
+        for index in 0..<30 { try log.append(try keyed([("filler\(index % 2)", "x")], timestamp: clock.read()), leaderEpoch: 0) }
+        #expect(try log.compact(below: log.logEndOffset) != nil)  // the transactional value is in the clean part now
+        let tombstone = log.logEndOffset
+        try log.append(try keyed([("t", nil)], timestamp: clock.read()), leaderEpoch: 0)
+        for index in 0..<40 { try log.append(try keyed([("filler\(index % 2)", "y")], timestamp: clock.read()), leaderEpoch: 0) }
+        clock.advance(5000)
+        #expect(try log.compact(below: log.logEndOffset) != nil)
+        // The tombstone is in another run of segments than the value, and only the dirty part is in the key map.
+        #expect(try contents(log).filter { $0.key == "t" }.map(\.offset) == [0, tombstone])
+    }
+
+    @Test func appendsAfterATruncationToTheCleanPartsEndAreCleanedAsNew() throws {
+        let log = try PartitionLog.open(directory: scratchDirectory(), config: self.compactConfig())
+        for index in 0..<60 { try log.append(try keyed([("same", "v\(index)")], timestamp: 0), leaderEpoch: 0) }
+        #expect(try log.compact(below: log.logEndOffset) != nil)
+        let cleanEnd = log.segmentBaseOffsets.last!
+        // A follower truncates to exactly where the cleaned part ends: the last cleaned segment takes appends again.
+        try log.truncate(to: cleanEnd)
+        try log.append(try keyed([("dup", "1")], timestamp: 0), leaderEpoch: 1)
+        try log.append(try keyed([("dup", "2")], timestamp: 0), leaderEpoch: 1)
+        for index in 0..<40 { try log.append(try keyed([("f\(index)", "x")], timestamp: 0), leaderEpoch: 1) }
+        #expect(try log.compact(below: log.logEndOffset) != nil)
+        #expect(try contents(log).filter { $0.key == "dup" }.map(\.value) == ["2"])
+    }
+
+    @Test func aCleaningThatFailsOnAStalePlanLeavesTheLogCleanable() throws {
+        let manager = try LogManager(logDirectories: [scratchDirectory()], brokerId: 1, defaultConfig: self.compactConfig())
+        let partition = TopicPartition("changelog", 0)
+        let log = try manager.getOrCreateLog(partition)
+        for index in 0..<60 { try log.append(try keyed([("same", "v\(index)")], timestamp: 0), leaderEpoch: 0) }
+        try manager.checkpointHighWatermarks([partition: log.logEndOffset])
+        // The off-actor step failed on a short read because a follower truncated a planned segment meanwhile.
+        let stale = try #require(manager.planCleaning(partition))
+        try log.truncate(to: 20)
+        manager.finishCleaning(partition, plan: stale, outcome: .failure(LogStorageError(.corruptFile, "no whole batch")))
+        #expect(manager.cleaningCandidates() == [partition])
+        // The same failure on a current plan is the log's: it is not cleaned again until a restart.
+        for index in 0..<60 { try log.append(try keyed([("same", "w\(index)")], timestamp: 0), leaderEpoch: 1) }
+        try manager.checkpointHighWatermarks([partition: log.logEndOffset])
+        let current = try #require(manager.planCleaning(partition))
+        manager.finishCleaning(partition, plan: current, outcome: .failure(LogStorageError(.corruptFile, "no whole batch")))
+        #expect(manager.cleaningCandidates().isEmpty)
+    }
+
+    @Test func anEmptiedBatchGoesOnceItIsNoLongerItsProducersLast() throws {
+        func idempotent(_ key: String, sequence: Int32) throws -> RecordBatch {
+            var builder = RecordBatchBuilder()
+            builder.producerId = 9
+            builder.producerEpoch = 0
+            builder.baseSequence = sequence
+            builder.append(timestamp: 0, key: ByteBuffer(string: key), value: ByteBuffer(string: "p"))
+            return try builder.build()
+        }
+        let log = try PartitionLog.open(directory: scratchDirectory(), config: self.compactConfig())
+        try log.append(try idempotent("a", sequence: 0), leaderEpoch: 0)
+        for index in 0..<30 { try log.append(try keyed([("a", "x\(index)")], timestamp: 0), leaderEpoch: 0) }
+        #expect(try log.compact(below: log.logEndOffset) != nil)
+        #expect(try readAll(log).first { $0.producerId == 9 }?.recordsCount == 0)
+        // The producer writes again, later: its emptied batch is no longer needed and goes at the next cleaning.
+        try log.append(try idempotent("b", sequence: 1), leaderEpoch: 0)
+        for index in 0..<40 { try log.append(try keyed([("a", "y\(index)")], timestamp: 0), leaderEpoch: 0) }
+        #expect(try log.compact(below: log.logEndOffset) != nil)
+        #expect(try readAll(log).filter { $0.producerId == 9 }.map(\.baseOffset) == [31])
     }
 
     @Test func aLogThatDoesNotCompactIsNeverCleaned() throws {

@@ -62,6 +62,7 @@ public enum Broker {
         dynamic.update(.broker, to: dynamic.decode(try await brokerLevel, path: ZNodes.brokerConfig(levels[1].1)))
         let logs = try LogManager(logDirectories: config.logDirs, brokerId: brokerId, clusterId: clusterId, defaultConfig: dynamic.current.log)
         logs.cleanerKeyMapBytes = config.logCleanerDedupeBufferSize
+        logs.producerIdExpirationMs = config.producerIdExpirationMs
         let storage = LogService(
             manager: logs, maintenanceInterval: .milliseconds(config.logRetentionCheckIntervalMs),
             cleanerInterval: config.logCleanerEnable ? .milliseconds(max(config.logCleanerBackoffMs, 1)) : nil)

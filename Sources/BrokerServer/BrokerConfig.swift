@@ -42,6 +42,9 @@ public struct BrokerConfig: Sendable {
     public var logCleanerBackoffMs: Int64 = 15_000
     /// `log.cleaner.dedupe.buffer.size`: the memory a cleaning's key map may take (Kafka's default, 128 MiB).
     public var logCleanerDedupeBufferSize = LogCleaner.defaultKeyMapBytes
+    /// `producer.id.expiration.ms`: how long a partition remembers an idle idempotent producer (Kafka 3.x's default,
+    /// one day); checked with the other log maintenance, every `log.retention.check.interval.ms`.
+    public var producerIdExpirationMs: Int64 = 86_400_000
     public var autoCreateTopicsEnable = true
     public var deleteTopicEnable = true
     public var uncleanLeaderElectionEnable = false
@@ -103,6 +106,7 @@ public struct BrokerConfig: Sendable {
             ("log.cleaner.enable", String(self.logCleanerEnable)),
             ("log.cleaner.backoff.ms", String(self.logCleanerBackoffMs)),
             ("log.cleaner.dedupe.buffer.size", String(self.logCleanerDedupeBufferSize)),
+            ("producer.id.expiration.ms", String(self.producerIdExpirationMs)),
             ("log.cleanup.policy", TopicConfigs.cleanupPolicy(self.log)),
             ("log.cleaner.delete.retention.ms", String(self.log.deleteRetentionMs)),
             ("log.cleaner.min.cleanable.ratio", String(self.log.minCleanableDirtyRatio)),
@@ -249,6 +253,9 @@ public struct BrokerConfig: Sendable {
         },
         "log.cleaner.enable": { config, key, value throws(BrokerConfigError) in config.logCleanerEnable = try boolean(key, value) },
         "log.cleaner.backoff.ms": { config, key, value throws(BrokerConfigError) in config.logCleanerBackoffMs = try integer(key, value, 0...Int64.max) },
+        "producer.id.expiration.ms": { config, key, value throws(BrokerConfigError) in
+            config.producerIdExpirationMs = try integer(key, value, 1...Int64.max)
+        },
         "log.cleaner.dedupe.buffer.size": { config, key, value throws(BrokerConfigError) in
             config.logCleanerDedupeBufferSize = try integer(key, value, 0...Int.max)
         },
@@ -326,7 +333,7 @@ public struct BrokerConfig: Sendable {
         "log.retention.hours", "log.roll.ms", "log.roll.hours", "listener.security.protocol.map", "num.network.threads",
         "num.io.threads", "socket.send.buffer.bytes", "socket.receive.buffer.bytes", "num.recovery.threads.per.data.dir",
         "num.replica.fetchers", "log.cleaner.threads", "log.cleaner.io.max.bytes.per.second", "log.cleaner.io.buffer.size",
-        "log.cleaner.io.buffer.load.factor",
+        "log.cleaner.io.buffer.load.factor", "producer.id.expiration.check.interval.ms",
         "transaction.state.log.replication.factor", "transaction.state.log.min.isr",
         "zookeeper.sync.time.ms", "inter.broker.listener.name", "security.inter.broker.protocol",
         "inter.broker.protocol.version", "log.message.format.version",

@@ -23,6 +23,9 @@ public final class LogManager {
     private var isShutDown = false
     /// `log.cleaner.dedupe.buffer.size`: the most memory one cleaning's key map takes.
     public var cleanerKeyMapBytes = LogCleaner.defaultKeyMapBytes
+    /// `producer.id.expiration.ms`: idempotent producers idle this long are forgotten at the next maintenance
+    /// (Kafka's default, one day).
+    public var producerIdExpirationMs: Int64 = 86_400_000
     /// Configs of topics that override the default, for their logs present and future.
     private var topicConfigs: [String: LogConfig] = [:]
     private let clock: @Sendable () -> Int64
@@ -238,12 +241,16 @@ public final class LogManager {
         }
     }
 
-    /// The periodic work of `log.retention.check.interval.ms`: retention, due `flush.ms` flushes, checkpoints.
+    /// The periodic work of `log.retention.check.interval.ms`: retention, due `flush.ms` flushes, expired idempotent
+    /// producers, checkpoints.
     /// - Returns: segments deleted by retention.
     @discardableResult
     public func runMaintenance() throws -> Int {
         let deleted = try self.applyRetention()
-        for (log, _) in self.logs.values { try log.flushIfDue() }
+        for (log, _) in self.logs.values {
+            try log.flushIfDue()
+            log.removeExpiredProducers(expirationMs: self.producerIdExpirationMs)
+        }
         try self.checkpoint()
         return deleted
     }

@@ -105,7 +105,9 @@ final class LogSegment {
     }
 
     /// Calls `body` with the producer fields of every batch in the segment, in order (for rebuilding producer state).
-    func forEachBatchHeader(_ body: (_ baseOffset: Int64, _ lastOffset: Int64, _ producerId: Int64, _ epoch: Int16, _ baseSequence: Int32) -> Void) throws {
+    func forEachBatchHeader(
+        _ body: (_ baseOffset: Int64, _ lastOffset: Int64, _ producerId: Int64, _ epoch: Int16, _ baseSequence: Int32, _ maxTimestamp: Int64) -> Void
+    ) throws {
         var position: Int64 = 0
         while position + Int64(RecordBatch.headerSize) <= self.size {
             let header = try self.log.read(at: position, length: RecordBatch.headerSize)
@@ -114,9 +116,10 @@ final class LogSegment {
                   let delta = header.getInteger(at: 23, endianness: .big, as: Int32.self),
                   let producerId = header.getInteger(at: 43, endianness: .big, as: Int64.self),
                   let epoch = header.getInteger(at: 51, endianness: .big, as: Int16.self),
-                  let sequence = header.getInteger(at: 53, endianness: .big, as: Int32.self)
+                  let sequence = header.getInteger(at: 53, endianness: .big, as: Int32.self),
+                  let maxTimestamp = header.getInteger(at: 35, endianness: .big, as: Int64.self)
             else { return }
-            body(base, base + Int64(delta), producerId, epoch, sequence)
+            body(base, base + Int64(delta), producerId, epoch, sequence, maxTimestamp)
             position += 12 + Int64(length)
         }
     }

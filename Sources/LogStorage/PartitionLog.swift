@@ -223,7 +223,7 @@ public final class PartitionLog {
             self.producerState.record(
                 producerId: batch.producerId, epoch: batch.producerEpoch,
                 batch: .init(firstSequence: batch.baseSequence, lastSequence: batch.baseSequence &+ batch.lastOffsetDelta,
-                             firstOffset: baseOffset, lastOffset: lastOffset))
+                             firstOffset: baseOffset, lastOffset: lastOffset, timestamp: batch.maxTimestamp))
         }
         if leaderEpoch >= 0 {
             try self.leaderEpochs.assign(epoch: leaderEpoch, startOffset: baseOffset)
@@ -400,11 +400,13 @@ public final class PartitionLog {
             try FileSystem.remove(path)
         }
         for segment in self.segments where segment.nextOffset > from {
-            try segment.forEachBatchHeader { base, last, producerId, epoch, sequence in
+            try segment.forEachBatchHeader { base, last, producerId, epoch, sequence, timestamp in
                 guard producerId >= 0, base >= from else { return }
                 self.producerState.record(
                     producerId: producerId, epoch: epoch,
-                    batch: .init(firstSequence: sequence, lastSequence: sequence &+ Int32(last - base), firstOffset: base, lastOffset: last))
+                    batch: .init(
+                        firstSequence: sequence, lastSequence: sequence &+ Int32(last - base), firstOffset: base, lastOffset: last,
+                        timestamp: timestamp))
             }
         }
     }
@@ -417,6 +419,15 @@ public final class PartitionLog {
         for offset in try ProducerStateSnapshot.offsets(in: self.directory) where offset < self.segments.first!.baseOffset {
             try FileSystem.remove(self.directory + "/" + ProducerStateSnapshot.fileName(offset))
         }
+    }
+
+    /// Forgets idempotent producers whose last batch is `expirationMs` old (`producer.id.expiration.ms`).
+    /// - Returns: how many were forgotten.
+    @discardableResult
+    public func removeExpiredProducers(expirationMs: Int64) -> Int {
+        let removed = self.producerState.removeExpired(now: self.clock(), expirationMs: expirationMs)
+        if removed > 0 { self.logger.info("forgot \(removed) idempotent producers idle for \(expirationMs) ms") }
+        return removed
     }
 
     /// Moves the log start to `offset` (DeleteRecords) and deletes the segments wholly before it.

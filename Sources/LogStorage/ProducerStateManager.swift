@@ -15,6 +15,8 @@ struct ProducerStateManager {
         var lastSequence: Int32
         var firstOffset: Int64
         var lastOffset: Int64
+        /// The batch's newest timestamp: a producer whose last batch is `producer.id.expiration.ms` old is forgotten.
+        var timestamp: Int64 = -1
     }
 
     struct Entry: Hashable, Sendable {
@@ -56,6 +58,20 @@ struct ProducerStateManager {
         entry.batches.append(batch)
         if entry.batches.count > Self.retainedBatches { entry.batches.removeFirst(entry.batches.count - Self.retainedBatches) }
         self.producers[producerId] = entry
+    }
+
+    /// Forgets the producers whose last batch is `expirationMs` old or older (Kafka's `removeExpiredProducers`): their
+    /// state would otherwise grow with every producer a partition ever had, and a compacted log would keep an emptied
+    /// batch for each. A forgotten producer that writes again starts over, as on Kafka.
+    /// - Returns: how many producers were forgotten.
+    @discardableResult
+    mutating func removeExpired(now: Int64, expirationMs: Int64) -> Int {
+        let expired = self.producers.filter { _, entry in
+            guard let last = entry.batches.last, last.timestamp >= 0 else { return false }
+            return now - last.timestamp >= expirationMs
+        }.keys
+        for producerId in expired { self.producers.removeValue(forKey: producerId) }
+        return expired.count
     }
 
     /// The last offset of each producer's last batch: the batches a cleaning keeps even when emptied.

@@ -34,7 +34,7 @@ enum ProducerStateSnapshot {
             body.writeInteger(last.lastSequence, endianness: .big)
             body.writeInteger(last.lastOffset, endianness: .big)
             body.writeInteger(Int32(last.lastOffset - last.firstOffset), endianness: .big)
-            body.writeInteger(Int64(-1), endianness: .big)  // timestamp: not kept
+            body.writeInteger(last.timestamp, endianness: .big)
             body.writeInteger(Int32(-1), endianness: .big)  // coordinator epoch: no transactions
             body.writeInteger(Int64(-1), endianness: .big)  // current transaction's first offset
         }
@@ -59,12 +59,13 @@ enum ProducerStateSnapshot {
             let lastSequence = file.readInteger(endianness: .big, as: Int32.self)!
             let lastOffset = file.readInteger(endianness: .big, as: Int64.self)!
             let offsetDelta = file.readInteger(endianness: .big, as: Int32.self)!
-            file.moveReaderIndex(forwardBy: 8 + 4 + 8)
+            let timestamp = file.readInteger(endianness: .big, as: Int64.self)!
+            file.moveReaderIndex(forwardBy: 4 + 8)
             state.record(
                 producerId: id, epoch: epoch,
                 batch: .init(
                     firstSequence: lastSequence &- offsetDelta, lastSequence: lastSequence, firstOffset: lastOffset - Int64(offsetDelta),
-                    lastOffset: lastOffset))
+                    lastOffset: lastOffset, timestamp: timestamp))
         }
         return state
     }

@@ -88,6 +88,41 @@ import Testing
         #expect(log.logEndOffset == 8)
     }
 
+    @Test func producersIdleForTheExpirationAreForgottenAndTheirAgesSurviveARestart() throws {
+        let clock = ManualClock()
+        let directory = scratchDirectory()
+        func batch(_ producer: Int64, _ sequence: Int32) throws -> RecordBatch {
+            var builder = RecordBatchBuilder()
+            builder.producerId = producer
+            builder.producerEpoch = 0
+            builder.baseSequence = sequence
+            builder.append(timestamp: clock.read(), key: nil, value: ByteBuffer(string: "p\(producer)-\(sequence)"))
+            return try builder.build()
+        }
+        let log = try PartitionLog.open(directory: directory, clock: { clock.read() })
+        try log.append(try batch(1, 0), leaderEpoch: 0)
+        clock.advance(500)
+        try log.append(try batch(2, 0), leaderEpoch: 0)
+        clock.advance(600)
+        // Producer 1's last batch is 1,100 ms old, producer 2's 600 ms.
+        #expect(log.removeExpiredProducers(expirationMs: 1000) == 1)
+        // Producer 1 is forgotten: it must start over at sequence 0. Producer 2's retry is still recognised.
+        #expect(throws: LogStorageError.self) { try log.append(try batch(1, 1), leaderEpoch: 0) }
+        #expect(try log.append(try batch(2, 0), leaderEpoch: 0).firstOffset == 1)
+        #expect(log.logEndOffset == 2)
+        // The ages survive the snapshot of a clean close...
+        try log.close()
+        clock.advance(500)
+        let reopened = try PartitionLog.open(directory: directory, recoveryPoint: .max, clock: { clock.read() })
+        #expect(reopened.removeExpiredProducers(expirationMs: 1000) == 1)
+        // ...and a replay of the batch headers without any snapshot.
+        try reopened.close()
+        for offset in try ProducerStateSnapshot.offsets(in: directory) { try FileSystem.remove(directory + "/" + ProducerStateSnapshot.fileName(offset)) }
+        let replayed = try PartitionLog.open(directory: directory, recoveryPoint: 0, clock: { clock.read() })
+        #expect(replayed.removeExpiredProducers(expirationMs: 1000) == 2)
+        #expect(replayed.removeExpiredProducers(expirationMs: 1000) == 0)
+    }
+
     @Test func onlyTheLastFiveBatchesAreRemembered() {
         var state = ProducerStateManager()
         for index in 0..<8 {

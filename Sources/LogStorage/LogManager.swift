@@ -231,16 +231,6 @@ public final class LogManager {
         self.logger.error("log cleaning of \(partition) failed, it is no longer cleaned until a restart: \(error)")
     }
 
-    /// Compacts every log the cleaner looks at, each in one go (`LogService` runs the slow step off its actor).
-    /// - Returns: records removed.
-    @discardableResult
-    public func compactLogs() -> Int {
-        self.cleaningCandidates().reduce(0) { removed, partition in
-            guard let plan = self.planCleaning(partition) else { return removed }
-            return removed + self.finishCleaning(partition, plan: plan, outcome: Result { try LogCleaner.run(plan) })
-        }
-    }
-
     /// The periodic work of `log.retention.check.interval.ms`: retention, due `flush.ms` flushes, expired idempotent
     /// producers, checkpoints.
     /// - Returns: segments deleted by retention.

@@ -516,12 +516,16 @@ public final class PartitionLog {
 
     /// Whether the log is still as `plan` found it: nothing truncated or trimmed, the same config (merges were sized
     /// by it), the planned segments still here, whole, and not the active one.
-    func isCurrent(_ plan: LogCleaner.Plan) -> Bool {
+    func isCurrent(_ plan: LogCleaner.Plan) -> Bool { self.plannedSegmentsStart(plan) != nil }
+
+    /// Where the planned segments start in `segments`, if the log is still as `plan` found it (`isCurrent`).
+    private func plannedSegmentsStart(_ plan: LogCleaner.Plan) -> Int? {
         let planned = plan.segments
         guard plan.structureVersion == self.structureVersion, plan.config == self.config,
-              let first = self.segments.firstIndex(where: { $0.log === planned[0].file }), first + planned.count < self.segments.count
-        else { return false }
-        return zip(self.segments[first...], planned).allSatisfy { $0.log === $1.file && $0.size == $1.size }
+              let first = self.segments.firstIndex(where: { $0.log === planned[0].file }), first + planned.count < self.segments.count,
+              zip(self.segments[first...], planned).allSatisfy({ $0.log === $1.file && $0.size == $1.size })
+        else { return nil }
+        return first
     }
 
     /// Swaps in what `LogCleaner.run` wrote for `plan` (the last step of `compact`), or deletes it if the log no
@@ -530,7 +534,7 @@ public final class PartitionLog {
     func finishCompaction(_ plan: LogCleaner.Plan, cleaning: LogCleaner.Cleaning) throws -> Int? {
         let cleaned = cleaning.groups
         let planned = plan.segments
-        guard self.isCurrent(plan), let first = self.segments.firstIndex(where: { $0.log === planned[0].file }) else {
+        guard let first = self.plannedSegmentsStart(plan) else {
             LogCleaner.discard(cleaned)
             self.logger.info("abandoned a cleaning from offset \(planned[0].baseOffset): the log or its config changed meanwhile")
             return nil
